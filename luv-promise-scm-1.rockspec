@@ -1,0 +1,36 @@
+rockspec_format = "3.0"
+package = "luv-promise"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/luv-promise.git",
+}
+description = {
+  summary = "JavaScript-style promises for Lua 5.4 on luv, with a C core",
+  detailed = [[
+Promises with exactly ECMAScript's semantics (then/catch/finally, thenables,
+all/allSettled/race/any, the microtask queue), async/await over coroutines,
+Node-style timers on luv's event loop, cancellation, resilience helpers
+(timeout, retry, concurrency and rate limiters, circuit breaker) and
+promisified luv I/O.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.4, < 5.5",
+  "luv",
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["promise.core"] = {
+      sources = {
+        "src/core.c", "src/promise.c", "src/queue.c", "src/async.c",
+        "src/combinators.c",
+      },
+    },
+    ["promise"] = "lua/promise/init.lua",
+    ["promise.errors"] = "lua/promise/errors.lua",
+    ["promise.loop"] = "lua/promise/loop.lua",
+    ["promise.abort"] = "lua/promise/abort.lua",
+  },
+}

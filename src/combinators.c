@@ -1,0 +1,169 @@
+/*
+** combinators.c: Promise.all, allSettled, race and any, after ECMA-262's
+** PerformPromiseAll and friends.
+**
+** Each element is passed through PromiseResolve and subscribed with one
+** internal reaction whose job word carries the element's index, so an
+** element costs no closure. The aggregate is a table {values, remaining}.
+*/
+#include "lpromise.h"
+
+#define AGG_VALUES    1
+#define AGG_REMAINING 2
+
+
+/* count one element done; settle the result when it was the last one */
+static void countdown (lua_State *L, pr_State *S, int kind, int agg,
+                       int result) {
+  lua_Integer left;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, agg, AGG_REMAINING);
+  left = lua_tointeger(L, -1) - 1;
+  lua_pushinteger(L, left);
+  lua_rawseti(L, agg, AGG_REMAINING);
+  if (left == 0) {
+    lua_rawgeti(L, agg, AGG_VALUES);
+    if (kind == PR_JANY) {
+      pr_newerror(L, PR_SUV_AGGREGATE, "All promises were rejected");
+      if (lua_istable(L, -1)) {
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "errors");
+      }
+      pr_capreject(L, S, result, lua_gettop(L), 0);
+    }
+    else
+      pr_capresolve(L, S, result, lua_gettop(L));
+  }
+  lua_settop(L, top);
+}
+
+
+/* the job of one element: its source promise at 'src' settled */
+void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
+                 int src, int result) {
+  int kind = (int)(word & PR_JKIND);
+  int rejected = (word & PR_JREJ) != 0;
+  lua_Integer i = word >> PR_JSHIFT;
+  int v = lua_gettop(L) + 1;
+  lua_getiuservalue(L, src, PR_UV_A);
+  if (kind == PR_JALL && rejected) {
+    lua_getiuservalue(L, src, PR_UV_B);
+    pr_capreject(L, S, result, v, v + 1);
+    return;
+  }
+  if (kind == PR_JANY && !rejected) {
+    pr_capresolve(L, S, result, v);
+    return;
+  }
+  lua_rawgeti(L, agg, AGG_VALUES);
+  if (kind == PR_JALLSETTLED) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, rejected ? "rejected" : "fulfilled");
+    lua_setfield(L, -2, "status");
+    lua_pushvalue(L, v);
+    lua_setfield(L, -2, rejected ? "reason" : "value");
+  }
+  else
+    lua_pushvalue(L, v);
+  lua_rawseti(L, -2, i);
+  countdown(L, S, kind, agg, result);
+}
+
+
+/* run protected: 1 list, 2 result, 3 kind */
+static int combine (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  int kind = (int)lua_tointeger(L, 3);
+  lua_Integer i, n;
+  if (lua_getfield(L, 1, "n") == LUA_TNUMBER && lua_isinteger(L, -1))
+    n = lua_tointeger(L, -1);
+  else
+    n = luaL_len(L, 1);
+  lua_settop(L, 3);
+  if (kind != PR_JTHEN) {                 /* 4: aggregate */
+    lua_createtable(L, 2, 0);
+    lua_createtable(L, n > 0 && n < (1 << 24) ? (int)n : 0, 1);
+    lua_pushinteger(L, n < 0 ? 0 : n);
+    lua_setfield(L, -2, "n");
+    lua_rawseti(L, 4, AGG_VALUES);
+    lua_pushinteger(L, 1);
+    lua_rawseti(L, 4, AGG_REMAINING);
+  }
+  for (i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);                    /* 5 */
+    pr_promiseresolve(L, S, 5);           /* 6 */
+    if (kind == PR_JTHEN)
+      pr_then(L, S, 6, PR_JTHEN, 0, 0, 2);
+    else {
+      lua_rawgeti(L, 4, AGG_REMAINING);
+      lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+      lua_rawseti(L, 4, AGG_REMAINING);
+      pr_then(L, S, 6, kind | (i << PR_JSHIFT), 4, 4, 2);
+    }
+    lua_settop(L, 4);
+  }
+  if (kind != PR_JTHEN) countdown(L, S, kind, 4, 2);
+  return 0;
+}
+
+
+static int combinator (lua_State *L, int kind, const char *name) {
+  pr_State *S = pr_getstate(L);
+  lua_settop(L, 1);
+  pr_newpromise(L);                       /* 2 */
+  if (!lua_istable(L, 1)) {
+    lua_pushfstring(L, "bad argument #1 to '%s' (table expected, got %s)",
+                    name, luaL_typename(L, 1));
+    pr_newerror(L, PR_SUV_TYPEERROR, lua_tostring(L, -1));
+    pr_capreject(L, S, 2, 4, 0);
+  }
+  else {
+    lua_getiuservalue(L, pr_stateidx, PR_SUV_COMBINE);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, kind);
+    if (pr_pcall(L, 3, 0) != LUA_OK) {
+      pr_pushtrace(L);
+      pr_capreject(L, S, 2, 3, 4);
+    }
+  }
+  lua_settop(L, 2);
+  return 1;
+}
+
+
+static int p_all (lua_State *L) {
+  return combinator(L, PR_JALL, "all");
+}
+
+static int p_allsettled (lua_State *L) {
+  return combinator(L, PR_JALLSETTLED, "allSettled");
+}
+
+static int p_race (lua_State *L) {
+  return combinator(L, PR_JTHEN, "race");
+}
+
+static int p_any (lua_State *L) {
+  return combinator(L, PR_JANY, "any");
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"all", p_all},
+  {"allSettled", p_allsettled},
+  {"race", p_race},
+  {"any", p_any},
+  {NULL, NULL}
+};
+
+
+/* stack: 1 module, 2 state */
+void pr_opencombinators (lua_State *L) {
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, combine, 1);
+  lua_setiuservalue(L, 2, PR_SUV_COMBINE);
+  lua_pushvalue(L, 1);
+  pr_register(L, funcs);
+  lua_pop(L, 1);
+}

@@ -1,0 +1,133 @@
+/*
+** lpromise.h: shared declarations of the luv-promise C core.
+**
+** A promise is a full userdata (pr_Promise) with three user values. While
+** pending they hold its first reaction (onFulfilled, onRejected, target);
+** further reactions spill into a table in user value 1. Once settled, user
+** value 1 holds the value or reason and user value 2 the traceback string
+** of a raised error (or nil).
+**
+** All core state lives in one userdata (pr_State) that every C function
+** of the module carries as upvalue 1: there are no hidden globals.
+*/
+#ifndef lpromise_h
+#define lpromise_h
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#define PR_PENDING   0
+#define PR_FULFILLED 1
+#define PR_REJECTED  2
+
+/* pr_Promise.flags */
+#define PR_HANDLED   1  /* a reaction was attached at some point */
+#define PR_REPORTED  2  /* reported as an unhandled rejection */
+#define PR_ONE       4  /* one reaction, held in the user values */
+#define PR_LIST      8  /* reactions in a table in user value 1 */
+#define PR_TRACKED  16  /* in the list of rejections to check */
+
+/* user values of a promise */
+#define PR_UV_A      1  /* onFulfilled | value or reason | reaction list */
+#define PR_UV_B      2  /* onRejected | traceback */
+#define PR_UV_C      3  /* target of the first reaction */
+#define PR_NUV       3
+
+/*
+** Job and reaction kinds. A job word holds the kind in its low bits, the
+** PR_JREJ bit when the source was rejected, and an element index above
+** PR_JSHIFT (combinators).
+*/
+enum {
+  PR_JTHEN = 1,     /* a: handler or nil, b: source, c: derived or nil */
+  PR_JADOPT,        /* b: source, c: promise adopting it */
+  PR_JAWAIT,        /* a: coroutine, b: source, c: async promise */
+  PR_JAWAITVAL,     /* a: coroutine, b: plain value, c: async promise */
+  PR_JALL,          /* a: aggregate, b: source, c: result */
+  PR_JALLSETTLED,
+  PR_JANY,
+  PR_JTHENABLE,     /* a: then function, b: thenable, c: promise */
+  PR_JOWNTHENABLE,  /* b: promise of ours, c: promise adopting it */
+  PR_JMICRO         /* a: function */
+};
+#define PR_JKIND   0xff
+#define PR_JREJ    0x100
+#define PR_JSHIFT  9
+
+typedef struct pr_Promise {
+  unsigned char state;
+  unsigned char flags;
+  unsigned int gen;       /* resolving functions of generation gen are live */
+  lua_Integer word;       /* job word of the single reaction, or list size */
+} pr_Promise;
+
+/* user values of the state */
+enum {
+  PR_SUV_QUEUE = 1,   /* ring buffer of jobs, 4 slots each */
+  PR_SUV_REJECTED,    /* rejected promises to check at the end of a drain */
+  PR_SUV_MT,          /* metatable of promises */
+  PR_SUV_DRAINHOOK,   /* called when a drain becomes needed */
+  PR_SUV_UNHANDLED,   /* onUnhandledRejection */
+  PR_SUV_HANDLED,     /* onRejectionHandled */
+  PR_SUV_UNCAUGHT,    /* onUncaughtError */
+  PR_SUV_TYPEERROR,   /* error classes handed over by init.lua */
+  PR_SUV_AGGREGATE,
+  PR_SUV_ERROR,
+  PR_SUV_OUTSIDE,     /* what await does outside an async function */
+  PR_SUV_COMBINE,     /* body of the combinators, run protected */
+  PR_SUV_DRAINLOOP,   /* the drain loop, run protected */
+  PR_SUV_COUNT = PR_SUV_DRAINLOOP
+};
+
+typedef struct pr_State {
+  lua_Integer head, count, cap;  /* the job ring buffer, in jobs */
+  lua_Integer nrejected;         /* entries in PR_SUV_REJECTED */
+  const void *mt;                /* identity of the promise metatable */
+  lua_State *current;            /* the async coroutine being resumed */
+  int draining;
+  int signalled;                 /* the drain hook was called */
+  int awaiting;                  /* set by await before it yields */
+} pr_State;
+
+#define pr_stateidx  lua_upvalueindex(1)
+#define pr_getstate(L)  ((pr_State *)lua_touserdata(L, pr_stateidx))
+
+/* promise.c */
+pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx);
+pr_Promise *pr_newpromise (lua_State *L);
+void pr_resolve (lua_State *L, pr_State *S, int p, int v);
+void pr_settle (lua_State *L, pr_State *S, int p, int state, int v, int tr);
+int pr_capresolve (lua_State *L, pr_State *S, int p, int v);
+int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr);
+void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
+              int onf, int onr, int target);
+void pr_promiseresolve (lua_State *L, pr_State *S, int v);
+int pr_iscallable (lua_State *L, int idx);
+int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
+                    int p);
+void pr_openpromise (lua_State *L);
+
+/* queue.c */
+void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
+                 int a, int b, int c);
+void pr_track (lua_State *L, pr_State *S, int p);
+void pr_needdrain (lua_State *L, pr_State *S);
+int pr_pcall (lua_State *L, int nargs, int nres);
+void pr_pushtrace (lua_State *L);
+void pr_openqueue (lua_State *L);
+
+/* async.c */
+void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p);
+void pr_openasync (lua_State *L);
+
+/* combinators.c */
+void pr_element (lua_State *L, pr_State *S, lua_Integer word,
+                 int agg, int src, int result);
+void pr_opencombinators (lua_State *L);
+
+/* core.c */
+void pr_newerror (lua_State *L, int cls, const char *msg);
+void pr_report (lua_State *L, int hook, int nargs);
+void pr_register (lua_State *L, const luaL_Reg *l);
+
+#endif

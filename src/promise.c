@@ -1,0 +1,570 @@
+/*
+** promise.c: promise objects, the Promise Resolution Procedure and the
+** instance methods (next/catch/finally/state), after ECMA-262's "Promise
+** Objects": states, reactions, resolving functions, PromiseResolve and
+** PerformPromiseThen.
+*/
+#include <string.h>
+
+#include "lpromise.h"
+
+
+/* {====================================================== objects */
+
+pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx) {
+  pr_Promise *p = (pr_Promise *)lua_touserdata(L, idx);
+  if (p != NULL && lua_type(L, idx) == LUA_TUSERDATA
+      && lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == S->mt) return p;
+  }
+  return NULL;
+}
+
+
+/* push a new pending promise */
+pr_Promise *pr_newpromise (lua_State *L) {
+  pr_Promise *p = (pr_Promise *)lua_newuserdatauv(L, sizeof(pr_Promise),
+                                                  PR_NUV);
+  p->state = PR_PENDING;
+  p->flags = 0;
+  p->gen = 0;
+  p->word = 0;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_MT);
+  lua_setmetatable(L, -2);
+  return p;
+}
+
+
+static pr_Promise *checkpromise (lua_State *L, pr_State *S, int idx) {
+  pr_Promise *p = pr_topromise(L, S, idx);
+  if (p == NULL) {
+    const char *msg = lua_pushfstring(L, "promise expected, got %s",
+                                      luaL_typename(L, idx));
+    luaL_argerror(L, idx, msg);
+  }
+  return p;
+}
+
+
+int pr_iscallable (lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) return 1;
+  if (luaL_getmetafield(L, idx, "__call") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/* {====================================================== settling */
+
+/* queue the job of one reaction of a settled promise */
+static void trigger (lua_State *L, pr_State *S, lua_Integer word, int a,
+                     int p, int c, int rejected) {
+  pr_enqueue(L, S, rejected ? (word | PR_JREJ) : word, a, p, c);
+}
+
+
+/*
+** Settle the pending promise at 'p' with the value at 'v' (a reason when
+** 'state' is PR_REJECTED, with traceback at 'tr', 0 for none), queueing a
+** job for each reaction in the order they were added.
+*/
+void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
+                int tr) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  int rejected = (state == PR_REJECTED);
+  int top = lua_gettop(L);
+  if (pp->state != PR_PENDING) return;
+  pp->state = (unsigned char)state;
+  if (pp->flags & PR_ONE) {
+    lua_getiuservalue(L, p, rejected ? PR_UV_B : PR_UV_A);
+    lua_getiuservalue(L, p, PR_UV_C);
+    trigger(L, S, pp->word, top + 1, p, top + 2, rejected);
+  }
+  else if (pp->flags & PR_LIST) {
+    lua_Integer i, n = pp->word;
+    lua_getiuservalue(L, p, PR_UV_A);
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, top + 1, 4 * i + 1);
+      lua_rawgeti(L, top + 1, 4 * i + (rejected ? 3 : 2));
+      lua_rawgeti(L, top + 1, 4 * i + 4);
+      trigger(L, S, lua_tointeger(L, top + 2), top + 3, p, top + 4,
+              rejected);
+      lua_settop(L, top + 1);
+    }
+  }
+  lua_settop(L, top);
+  pp->flags &= ~(PR_ONE | PR_LIST);
+  pp->word = 0;
+  lua_pushvalue(L, v);
+  lua_setiuservalue(L, p, PR_UV_A);
+  if (tr) lua_pushvalue(L, tr); else lua_pushnil(L);
+  lua_setiuservalue(L, p, PR_UV_B);
+  lua_pushnil(L);
+  lua_setiuservalue(L, p, PR_UV_C);
+  if (rejected && !(pp->flags & PR_HANDLED))
+    pr_track(L, S, p);
+}
+
+
+static void rejectwith (lua_State *L, pr_State *S, int p, int cls,
+                        const char *msg) {
+  pr_newerror(L, cls, msg);
+  pr_settle(L, S, p, PR_REJECTED, lua_gettop(L), 0);
+  lua_pop(L, 1);
+}
+
+
+static int getnext (lua_State *L) {
+  lua_getfield(L, 1, "next");
+  return 1;
+}
+
+
+/*
+** The Promise Resolution Procedure for the pending promise at 'p' and the
+** resolution at 'v', once the caller has decided that resolving is allowed.
+*/
+void pr_resolve (lua_State *L, pr_State *S, int p, int v) {
+  int t = lua_type(L, v);
+  int top = lua_gettop(L);
+  if (t != LUA_TTABLE && t != LUA_TUSERDATA) {
+    pr_settle(L, S, p, PR_FULFILLED, v, 0);
+    return;
+  }
+  if (lua_rawequal(L, p, v)) {
+    rejectwith(L, S, p, PR_SUV_TYPEERROR,
+               "Chaining cycle detected for promise");
+    return;
+  }
+  if (pr_topromise(L, S, v) != NULL) {
+    pr_enqueue(L, S, PR_JOWNTHENABLE, 0, v, p);
+    return;
+  }
+  if (t == LUA_TTABLE && !lua_getmetatable(L, v)) {
+    lua_pushliteral(L, "next");
+    lua_rawget(L, v);
+  }
+  else {
+    lua_settop(L, top);
+    lua_pushcfunction(L, getnext);
+    lua_pushvalue(L, v);
+    if (pr_pcall(L, 1, 1) != LUA_OK) {  /* the getter raised */
+      pr_pushtrace(L);
+      pr_settle(L, S, p, PR_REJECTED, top + 1, top + 2);
+      lua_settop(L, top);
+      return;
+    }
+  }
+  if (!lua_isnil(L, -1) && pr_iscallable(L, -1))
+    pr_enqueue(L, S, PR_JTHENABLE, top + 1, v, p);
+  else
+    pr_settle(L, S, p, PR_FULFILLED, v, 0);
+  lua_settop(L, top);
+}
+
+
+/*
+** The resolving functions of a capability made by this library (derived
+** promises, combinator results, async functions): the first call wins.
+*/
+int pr_capresolve (lua_State *L, pr_State *S, int p, int v) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  if (pp == NULL || pp->state != PR_PENDING || pp->gen != 0) return 0;
+  pp->gen = 1;
+  pr_resolve(L, S, p, v);
+  return 1;
+}
+
+
+int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  if (pp == NULL || pp->state != PR_PENDING || pp->gen != 0) return 0;
+  pp->gen = 1;
+  pr_settle(L, S, p, PR_REJECTED, r, tr);
+  return 1;
+}
+
+
+/*
+** Resolving functions handed to user code. Upvalues: state, promise and,
+** for the pairs of thenable jobs, their generation (0 when absent).
+*/
+static int resolving (lua_State *L, int reject) {
+  pr_State *S = pr_getstate(L);
+  pr_Promise *p = (pr_Promise *)lua_touserdata(L, lua_upvalueindex(2));
+  lua_Integer gen = lua_tointeger(L, lua_upvalueindex(3));
+  lua_settop(L, 1);
+  if (p->state != PR_PENDING || p->gen != (unsigned int)gen) return 0;
+  p->gen++;
+  lua_pushvalue(L, lua_upvalueindex(2));
+  if (reject)
+    pr_settle(L, S, 2, PR_REJECTED, 1, 0);
+  else
+    pr_resolve(L, S, 2, 1);
+  return 0;
+}
+
+static int resolvefn (lua_State *L) { return resolving(L, 0); }
+static int rejectfn (lua_State *L) { return resolving(L, 1); }
+
+
+/* push the resolving functions of the promise at 'p' for generation 'gen' */
+static void pushresolvers (lua_State *L, int p, unsigned int gen) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    lua_pushvalue(L, pr_stateidx);
+    lua_pushvalue(L, p);
+    if (gen != 0) lua_pushinteger(L, gen);
+    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, gen != 0 ? 3 : 2);
+  }
+}
+
+/* }====================================================== */
+
+
+/* {====================================================== reactions */
+
+/*
+** PerformPromiseThen: add a reaction (job word, handler-ish values at
+** 'onf'/'onr', target at 'target'; 0 means nil) to the promise at 'p', or
+** queue its job at once when 'p' is settled.
+*/
+void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
+              int onf, int onr, int target) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  int top = lua_gettop(L);
+  if (pp->state == PR_PENDING) {
+    if (!(pp->flags & (PR_ONE | PR_LIST))) {
+      if (onf) lua_pushvalue(L, onf); else lua_pushnil(L);
+      lua_setiuservalue(L, p, PR_UV_A);
+      if (onr) lua_pushvalue(L, onr); else lua_pushnil(L);
+      lua_setiuservalue(L, p, PR_UV_B);
+      if (target) lua_pushvalue(L, target); else lua_pushnil(L);
+      lua_setiuservalue(L, p, PR_UV_C);
+      pp->word = word;
+      pp->flags |= PR_ONE;
+    }
+    else {
+      lua_Integer n;
+      if (pp->flags & PR_ONE) {  /* move the first reaction to a list */
+        lua_createtable(L, 8, 0);
+        lua_pushinteger(L, pp->word);
+        lua_rawseti(L, -2, 1);
+        lua_getiuservalue(L, p, PR_UV_A);
+        lua_rawseti(L, -2, 2);
+        lua_getiuservalue(L, p, PR_UV_B);
+        lua_rawseti(L, -2, 3);
+        lua_getiuservalue(L, p, PR_UV_C);
+        lua_rawseti(L, -2, 4);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, p, PR_UV_A);
+        lua_pushnil(L);
+        lua_setiuservalue(L, p, PR_UV_B);
+        lua_pushnil(L);
+        lua_setiuservalue(L, p, PR_UV_C);
+        pp->flags = (unsigned char)((pp->flags & ~PR_ONE) | PR_LIST);
+        pp->word = 1;
+      }
+      else
+        lua_getiuservalue(L, p, PR_UV_A);
+      n = pp->word;
+      lua_pushinteger(L, word);
+      lua_rawseti(L, -2, 4 * n + 1);
+      if (onf) { lua_pushvalue(L, onf); lua_rawseti(L, -2, 4 * n + 2); }
+      if (onr) { lua_pushvalue(L, onr); lua_rawseti(L, -2, 4 * n + 3); }
+      if (target) {
+        lua_pushvalue(L, target);
+        lua_rawseti(L, -2, 4 * n + 4);
+      }
+      pp->word = n + 1;
+      lua_settop(L, top);
+    }
+  }
+  else if (pp->state == PR_FULFILLED)
+    trigger(L, S, word, onf, p, target, 0);
+  else {
+    if (pp->flags & PR_REPORTED) {
+      pp->flags &= ~PR_REPORTED;
+      pp->flags |= PR_HANDLED;
+      lua_getiuservalue(L, pr_stateidx, PR_SUV_HANDLED);
+      lua_pushvalue(L, p);
+      pr_report(L, top + 1, 1);
+      lua_settop(L, top);
+    }
+    trigger(L, S, word, onr, p, target, 1);
+  }
+  pp->flags |= PR_HANDLED;
+}
+
+
+/* PromiseResolve(%Promise%, v): push v itself or a new promise for it */
+void pr_promiseresolve (lua_State *L, pr_State *S, int v) {
+  if (pr_topromise(L, S, v) != NULL)
+    lua_pushvalue(L, v);
+  else {
+    pr_Promise *p = pr_newpromise(L);
+    p->gen = 1;
+    pr_resolve(L, S, lua_gettop(L), v);
+  }
+}
+
+
+/* p:next(onFulfilled, onRejected) */
+static int p_next (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  checkpromise(L, S, 1);
+  lua_settop(L, 3);
+  pr_newpromise(L);
+  pr_then(L, S, 1, PR_JTHEN, pr_iscallable(L, 2) ? 2 : 0,
+          pr_iscallable(L, 3) ? 3 : 0, 4);
+  return 1;
+}
+
+
+static int p_catch (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  checkpromise(L, S, 1);
+  lua_settop(L, 2);
+  pr_newpromise(L);
+  pr_then(L, S, 1, PR_JTHEN, 0, pr_iscallable(L, 2) ? 2 : 0, 3);
+  return 1;
+}
+
+
+/* the value thunk and the thrower of finally: upvalue 2 is the outcome */
+static int finallyvalue (lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(2));
+  return 1;
+}
+
+static int finallythrow (lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(2));
+  return lua_error(L);
+}
+
+
+/*
+** thenFinally / catchFinally (upvalues: state, onFinally): call onFinally,
+** then return PromiseResolve(result):next(thunk) so that a promise or
+** thenable it returns is waited for.
+*/
+static int finallystep (lua_State *L, lua_CFunction thunk) {
+  pr_State *S = pr_getstate(L);
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_call(L, 0, 1);                      /* 2: result of onFinally */
+  pr_promiseresolve(L, S, 2);             /* 3 */
+  lua_pushvalue(L, pr_stateidx);
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, thunk, 2);          /* 4 */
+  pr_newpromise(L);                       /* 5 */
+  pr_then(L, S, 3, PR_JTHEN, 4, 0, 5);
+  return 1;
+}
+
+static int thenfinally (lua_State *L) {
+  return finallystep(L, finallyvalue);
+}
+
+static int catchfinally (lua_State *L) {
+  return finallystep(L, finallythrow);
+}
+
+
+static int p_finally (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  checkpromise(L, S, 1);
+  lua_settop(L, 2);
+  if (!pr_iscallable(L, 2)) {
+    pr_newpromise(L);
+    pr_then(L, S, 1, PR_JTHEN, 0, 0, 3);
+    return 1;
+  }
+  lua_pushvalue(L, pr_stateidx);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, thenfinally, 2);    /* 3 */
+  lua_pushvalue(L, pr_stateidx);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, catchfinally, 2);   /* 4 */
+  pr_newpromise(L);                       /* 5 */
+  pr_then(L, S, 1, PR_JTHEN, 3, 4, 5);
+  return 1;
+}
+
+
+static const char *const statenames[] = {"pending", "fulfilled", "rejected"};
+
+static int p_state (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  pr_Promise *p = checkpromise(L, S, 1);
+  lua_pushstring(L, statenames[p->state]);
+  if (p->state == PR_PENDING) return 1;
+  lua_getiuservalue(L, 1, PR_UV_A);
+  return 2;
+}
+
+
+static int p_tostring (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  pr_Promise *p = checkpromise(L, S, 1);
+  lua_pushfstring(L, "Promise<%s>: %p", statenames[p->state], (void *)p);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/* {====================================================== constructors */
+
+/* Promise.new(executor) */
+static int p_new (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  pr_Promise *p;
+  if (!pr_iscallable(L, 1))
+    return luaL_error(L, "bad argument #1 to 'new' (function expected, "
+                      "got %s)", luaL_typename(L, 1));
+  lua_settop(L, 1);
+  p = pr_newpromise(L);                   /* 2 */
+  lua_pushvalue(L, 1);
+  pushresolvers(L, 2, 0);
+  if (pr_pcall(L, 2, 0) != LUA_OK) {
+    pr_pushtrace(L);                      /* 3: error, 4: traceback */
+    if (p->state == PR_PENDING && p->gen == 0) {
+      p->gen = 1;
+      pr_settle(L, S, 2, PR_REJECTED, 3, 4);
+    }
+    lua_settop(L, 2);
+  }
+  return 1;
+}
+
+
+/* Promise(executor): __call of the module table */
+static int p_call (lua_State *L) {
+  lua_remove(L, 1);
+  return p_new(L);
+}
+
+
+static int p_resolve (lua_State *L) {
+  lua_settop(L, 1);
+  pr_promiseresolve(L, pr_getstate(L), 1);
+  return 1;
+}
+
+
+static int p_reject (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  lua_settop(L, 1);
+  pr_newpromise(L)->gen = 1;
+  pr_settle(L, S, 2, PR_REJECTED, 1, 0);
+  return 1;
+}
+
+
+static int p_withresolvers (lua_State *L) {
+  pr_newpromise(L);
+  pushresolvers(L, lua_gettop(L), 0);
+  return 3;
+}
+
+
+/* Promise.try(fn, ...) */
+static int p_try (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  int n = lua_gettop(L);
+  pr_Promise *p;
+  if (n == 0 || !pr_iscallable(L, 1)) {
+    const char *msg = lua_pushfstring(L, "bad argument #1 to 'try' "
+                      "(function expected, got %s)", luaL_typename(L, 1));
+    int top = lua_gettop(L);
+    pr_newpromise(L)->gen = 1;
+    rejectwith(L, S, top + 1, PR_SUV_TYPEERROR, msg);
+    return 1;
+  }
+  p = pr_newpromise(L);
+  p->gen = 1;
+  lua_insert(L, 1);                       /* 1: promise, 2: fn, ... */
+  if (pr_pcall(L, n - 1, 1) == LUA_OK)
+    pr_resolve(L, S, 1, 2);
+  else {
+    pr_pushtrace(L);
+    pr_settle(L, S, 1, PR_REJECTED, 2, 3);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+static int p_is (lua_State *L) {
+  lua_pushboolean(L, pr_topromise(L, pr_getstate(L), 1) != NULL);
+  return 1;
+}
+
+
+/* the job of a thenable: call then(thenable, resolve, reject) */
+int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
+                    int p) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  unsigned int gen = pp->gen;
+  int top = lua_gettop(L);
+  lua_pushvalue(L, thenfn);
+  lua_pushvalue(L, thenable);
+  pushresolvers(L, p, gen);
+  if (pr_pcall(L, 3, 0) != LUA_OK) {
+    pr_pushtrace(L);
+    if (pp->state == PR_PENDING && pp->gen == gen) {
+      pp->gen++;
+      pr_settle(L, S, p, PR_REJECTED, top + 1, top + 2);
+    }
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"new", p_new},
+  {"resolve", p_resolve},
+  {"reject", p_reject},
+  {"withResolvers", p_withresolvers},
+  {"try", p_try},
+  {"is", p_is},
+  {"__call", p_call},
+  {NULL, NULL}
+};
+
+static const luaL_Reg methods[] = {
+  {"next", p_next},
+  {"then", p_next},
+  {"catch", p_catch},
+  {"finally", p_finally},
+  {"state", p_state},
+  {NULL, NULL}
+};
+
+static const luaL_Reg metamethods[] = {
+  {"__tostring", p_tostring},
+  {NULL, NULL}
+};
+
+
+/* stack: 1 module, 2 state, 3 methods, 4 metatable */
+void pr_openpromise (lua_State *L) {
+  lua_settop(L, 4);
+  lua_pushvalue(L, 1);
+  pr_register(L, funcs);
+  lua_pushvalue(L, 3);
+  pr_register(L, methods);
+  lua_pushvalue(L, 4);
+  pr_register(L, metamethods);
+  lua_settop(L, 4);
+}
+
+/* }====================================================== */

@@ -1,0 +1,409 @@
+/*
+** queue.c: the microtask queue (ECMA-262 jobs), its drain loop, rejection
+** tracking and the reporters.
+**
+** Jobs live in a ring buffer kept in a Lua table, four slots per job: the
+** job word and three values (see the job kinds in lpromise.h). The queue is
+** drained by a loop, never by recursion, so chains of any length run in
+** constant C stack. The table grows in place, so a drain can keep it on its
+** stack while jobs queue more jobs.
+*/
+#include <stdio.h>
+
+#include "lpromise.h"
+
+
+#define INITCAP 64  /* jobs; a power of 2 */
+
+static const char tracekey = 't';  /* registry key of the last traceback */
+
+
+/* {====================================================== errors */
+
+/* message handler: keep the error value, note its traceback aside */
+static int msgh (lua_State *L) {
+  luaL_traceback(L, L, NULL, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tracekey);
+  lua_settop(L, 1);
+  return 1;
+}
+
+
+/* lua_pcall with a message handler that records the traceback */
+int pr_pcall (lua_State *L, int nargs, int nres) {
+  int f = lua_gettop(L) - nargs;
+  int status;
+  lua_pushcfunction(L, msgh);
+  lua_insert(L, f);
+  status = lua_pcall(L, nargs, nres, f);
+  lua_remove(L, f);
+  return status;
+}
+
+
+/* push the traceback of the last error caught by pr_pcall, or nil */
+void pr_pushtrace (lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tracekey);
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tracekey);
+}
+
+
+/*
+** Call the reporter at 'hook' with the 'nargs' values on top. A reporter
+** that raises must not take the queue down: say so on stderr.
+*/
+void pr_report (lua_State *L, int hook, int nargs) {
+  lua_pushvalue(L, hook);
+  lua_insert(L, -nargs - 1);
+  if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
+    fprintf(stderr, "promise: error in a reporter: %s\n",
+            luaL_tolstring(L, -1, NULL));
+    fflush(stderr);
+    lua_pop(L, 2);
+  }
+}
+
+/* }====================================================== */
+
+
+/* {====================================================== the queue */
+
+/* ask whoever drives the queue for a drain, once per drain */
+void pr_needdrain (lua_State *L, pr_State *S) {
+  if (S->draining || S->signalled) return;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_DRAINHOOK);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  S->signalled = 1;
+  pr_report(L, lua_gettop(L), 0);
+  lua_pop(L, 1);
+}
+
+
+/* double the ring in place: the jobs before 'head' move past the end */
+static void grow (lua_State *L, pr_State *S, int q) {
+  lua_Integer j, k, cap = S->cap;
+  for (j = 0; j < S->head; j++) {
+    for (k = 1; k <= 4; k++) {
+      lua_rawgeti(L, q, 4 * j + k);
+      lua_rawseti(L, q, 4 * (cap + j) + k);
+      lua_pushnil(L);
+      lua_rawseti(L, q, 4 * j + k);
+    }
+  }
+  S->cap = 2 * cap;
+}
+
+
+static void setslot (lua_State *L, int q, lua_Integer slot, int idx) {
+  if (idx) lua_pushvalue(L, idx); else lua_pushnil(L);
+  lua_rawseti(L, q, slot);
+}
+
+
+/* queue a job; 'a', 'b', 'c' are absolute stack indices, 0 for nil */
+void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
+                 int a, int b, int c) {
+  lua_Integer slot;
+  int q;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+  q = lua_gettop(L);
+  if (S->count == S->cap) grow(L, S, q);
+  slot = 4 * ((S->head + S->count) & (S->cap - 1));
+  lua_pushinteger(L, word);
+  lua_rawseti(L, q, slot + 1);
+  setslot(L, q, slot + 2, a);
+  setslot(L, q, slot + 3, b);
+  setslot(L, q, slot + 4, c);
+  S->count++;
+  lua_pop(L, 1);
+  if (S->count == 1) pr_needdrain(L, S);
+}
+
+
+/* remember a rejected promise that has no handler yet */
+void pr_track (lua_State *L, pr_State *S, int p) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
+  if (pp->flags & PR_TRACKED) return;
+  pp->flags |= PR_TRACKED;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_REJECTED);
+  lua_pushvalue(L, p);
+  lua_rawseti(L, -2, ++S->nrejected);
+  lua_pop(L, 1);
+  pr_needdrain(L, S);
+}
+
+
+/* report the tracked rejections that are still unhandled */
+static void checkrejections (lua_State *L, pr_State *S) {
+  lua_Integer i, n = S->nrejected;
+  int top = lua_gettop(L);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_REJECTED);  /* top + 1 */
+  lua_newtable(L);
+  lua_setiuservalue(L, pr_stateidx, PR_SUV_REJECTED);
+  S->nrejected = 0;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_UNHANDLED);  /* top + 2 */
+  for (i = 1; i <= n; i++) {
+    pr_Promise *pp;
+    lua_rawgeti(L, top + 1, i);
+    pp = (pr_Promise *)lua_touserdata(L, -1);
+    pp->flags &= ~PR_TRACKED;
+    if (!(pp->flags & PR_HANDLED) && pp->state == PR_REJECTED) {
+      pp->flags |= PR_REPORTED;
+      lua_getiuservalue(L, -1, PR_UV_A);    /* reason */
+      lua_pushvalue(L, -2);                 /* promise */
+      lua_getiuservalue(L, -1, PR_UV_B);    /* traceback */
+      pr_report(L, top + 2, 3);
+    }
+    lua_settop(L, top + 2);
+  }
+  lua_settop(L, top);
+}
+
+/* }====================================================== */
+
+
+/* {====================================================== running jobs */
+
+static void runthen (lua_State *L, pr_State *S, lua_Integer word, int a,
+                     int b, int c) {
+  int v = lua_gettop(L) + 1;
+  lua_getiuservalue(L, b, PR_UV_A);
+  if (lua_isnil(L, a)) {  /* pass the outcome through */
+    if (word & PR_JREJ) {
+      lua_getiuservalue(L, b, PR_UV_B);
+      pr_capreject(L, S, c, v, v + 1);
+    }
+    else
+      pr_capresolve(L, S, c, v);
+    return;
+  }
+  lua_pushvalue(L, a);
+  lua_pushvalue(L, v);
+  if (pr_pcall(L, 1, 1) == LUA_OK)
+    pr_capresolve(L, S, c, v + 1);
+  else {
+    pr_pushtrace(L);
+    pr_capreject(L, S, c, v + 1, v + 2);
+  }
+}
+
+
+/* a promise of ours settled: settle the promise that adopted it */
+static void runadopt (lua_State *L, pr_State *S, lua_Integer word, int b,
+                      int c) {
+  pr_Promise *pp = (pr_Promise *)lua_touserdata(L, c);
+  int v = lua_gettop(L) + 1;
+  if (pp->state != PR_PENDING) return;
+  pp->gen++;
+  lua_getiuservalue(L, b, PR_UV_A);
+  if (word & PR_JREJ) {
+    lua_getiuservalue(L, b, PR_UV_B);
+    pr_settle(L, S, c, PR_REJECTED, v, v + 1);
+  }
+  else
+    pr_resolve(L, S, c, v);
+}
+
+
+static void runawait (lua_State *L, pr_State *S, lua_Integer word, int a,
+                      int b, int c) {
+  lua_State *co = lua_tothread(L, a);
+  lua_pushboolean(co, !(word & PR_JREJ));
+  if ((word & PR_JKIND) == PR_JAWAIT)
+    lua_getiuservalue(L, b, PR_UV_A);
+  else
+    lua_pushvalue(L, b);
+  lua_xmove(L, co, 1);
+  pr_resume(L, S, a, 2, c);
+}
+
+
+static void runmicrotask (lua_State *L, int a) {
+  lua_pushvalue(L, a);
+  if (pr_pcall(L, 0, 0) != LUA_OK) {
+    int top = lua_gettop(L);
+    pr_pushtrace(L);
+    lua_getiuservalue(L, pr_stateidx, PR_SUV_UNCAUGHT);
+    lua_pushvalue(L, top);
+    lua_pushvalue(L, top + 1);
+    pr_report(L, top + 2, 2);
+  }
+}
+
+
+static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
+                      int b, int c) {
+  switch ((int)(word & PR_JKIND)) {
+    case PR_JTHEN: runthen(L, S, word, a, b, c); break;
+    case PR_JADOPT: runadopt(L, S, word, b, c); break;
+    case PR_JAWAIT: case PR_JAWAITVAL: runawait(L, S, word, a, b, c); break;
+    case PR_JALL: case PR_JALLSETTLED: case PR_JANY:
+      pr_element(L, S, word, a, b, c);
+      break;
+    case PR_JTHENABLE: pr_thenablejob(L, S, a, b, c); break;
+    case PR_JOWNTHENABLE: pr_then(L, S, b, PR_JADOPT, 0, 0, c); break;
+    case PR_JMICRO: runmicrotask(L, a); break;
+    default: break;
+  }
+}
+
+
+/* the drain loop, run protected; returns the number of jobs it ran */
+static int drainloop (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  lua_Integer ran = 0;
+  lua_settop(L, 0);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);  /* 1 */
+  do {
+    while (S->count > 0) {
+      lua_Integer k, slot = 4 * S->head;
+      for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 2..5 */
+      for (k = 1; k <= 4; k++) {
+        lua_pushnil(L);
+        lua_rawseti(L, 1, slot + k);
+      }
+      S->count--;
+      S->head = (S->count == 0) ? 0 : (S->head + 1) & (S->cap - 1);
+      dispatch(L, S, lua_tointeger(L, 2), 3, 4, 5);
+      lua_settop(L, 1);
+      ran++;
+    }
+    if (S->nrejected > 0) checkrejections(L, S);
+  } while (S->count > 0);
+  lua_pushinteger(L, ran);
+  return 1;
+}
+
+
+/* Promise.drain(): run the queue until it is empty */
+static int p_drain (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  int status;
+  if (S->draining) {  /* folded into the running drain */
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  S->draining = 1;
+  lua_settop(L, 0);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_DRAINLOOP);  /* drainloop */
+  status = lua_pcall(L, 0, 1, 0);
+  S->draining = 0;
+  S->signalled = 0;
+  if (status != LUA_OK) return lua_error(L);
+  return 1;
+}
+
+
+static int p_queuemicrotask (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  luaL_argexpected(L, pr_iscallable(L, 1), 1, "function");
+  lua_settop(L, 1);
+  pr_enqueue(L, S, PR_JMICRO, 1, 0, 0);
+  return 0;
+}
+
+
+static int sethook (lua_State *L, int slot, lua_CFunction dflt) {
+  if (!lua_isnoneornil(L, 1))
+    luaL_argexpected(L, pr_iscallable(L, 1), 1, "function or nil");
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1) && dflt != NULL) lua_pushcfunction(L, dflt);
+  else lua_pushvalue(L, 1);
+  lua_setiuservalue(L, pr_stateidx, slot);
+  return 0;
+}
+
+
+/* write "<title><tostring(value)>\n<traceback>\n" to stderr */
+static int writereport (lua_State *L, const char *title) {
+  const char *msg = luaL_tolstring(L, 1, NULL);
+  const char *tb = lua_tostring(L, 3);
+  fprintf(stderr, "%s%s\n", title, msg);
+  if (tb != NULL) fprintf(stderr, "%s\n", tb);
+  fflush(stderr);
+  return 0;
+}
+
+static int defaultunhandled (lua_State *L) {
+  lua_settop(L, 3);
+  return writereport(L, "Unhandled promise rejection: ");
+}
+
+static int defaultuncaught (lua_State *L) {
+  lua_settop(L, 2);
+  lua_insert(L, 2);  /* traceback at 3 */
+  return writereport(L, "Uncaught error: ");
+}
+
+static int nop (lua_State *L) {
+  (void)L;
+  return 0;
+}
+
+static int p_onunhandled (lua_State *L) {
+  return sethook(L, PR_SUV_UNHANDLED, defaultunhandled);
+}
+
+static int p_onhandled (lua_State *L) {
+  return sethook(L, PR_SUV_HANDLED, nop);
+}
+
+static int p_onuncaught (lua_State *L) {
+  return sethook(L, PR_SUV_UNCAUGHT, defaultuncaught);
+}
+
+static int p_ondrainneeded (lua_State *L) {
+  return sethook(L, PR_SUV_DRAINHOOK, NULL);
+}
+
+
+/* Promise.reportError(err, [traceback]): to the uncaught-error reporter */
+static int p_reporterror (lua_State *L) {
+  lua_settop(L, 2);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_UNCAUGHT);
+  lua_insert(L, 1);
+  pr_report(L, 1, 2);
+  return 0;
+}
+
+
+static const luaL_Reg funcs[] = {
+  {"drain", p_drain},
+  {"queueMicrotask", p_queuemicrotask},
+  {"onUnhandledRejection", p_onunhandled},
+  {"onRejectionHandled", p_onhandled},
+  {"onUncaughtError", p_onuncaught},
+  {"onDrainNeeded", p_ondrainneeded},
+  {"reportError", p_reporterror},
+  {NULL, NULL}
+};
+
+
+/* stack: 1 module, 2 state */
+void pr_openqueue (lua_State *L) {
+  pr_State *S = (pr_State *)lua_touserdata(L, 2);
+  S->head = S->count = 0;
+  S->cap = INITCAP;
+  lua_createtable(L, 4 * INITCAP, 0);
+  lua_setiuservalue(L, 2, PR_SUV_QUEUE);
+  lua_newtable(L);
+  lua_setiuservalue(L, 2, PR_SUV_REJECTED);
+  lua_pushcfunction(L, defaultunhandled);
+  lua_setiuservalue(L, 2, PR_SUV_UNHANDLED);
+  lua_pushcfunction(L, nop);
+  lua_setiuservalue(L, 2, PR_SUV_HANDLED);
+  lua_pushcfunction(L, defaultuncaught);
+  lua_setiuservalue(L, 2, PR_SUV_UNCAUGHT);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, drainloop, 1);
+  lua_setiuservalue(L, 2, PR_SUV_DRAINLOOP);
+  lua_pushvalue(L, 1);
+  pr_register(L, funcs);
+  lua_pop(L, 1);
+}
+
+/* }====================================================== */
