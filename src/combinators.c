@@ -79,9 +79,10 @@ static int combine (lua_State *L) {
     n = lua_tointeger(L, -1);
   else
     n = luaL_len(L, 1);
-  lua_settop(L, 3);
-  if (kind != PR_JTHEN) {                 /* 4: aggregate */
+  lua_settop(L, 4);                       /* 4: aggregate (nil for race) */
+  if (kind != PR_JTHEN) {
     lua_createtable(L, 2, 0);
+    lua_replace(L, 4);
     lua_createtable(L, n > 0 && n < (1 << 24) ? (int)n : 0, 1);
     lua_pushinteger(L, n < 0 ? 0 : n);
     lua_setfield(L, -2, "n");

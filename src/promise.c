@@ -79,26 +79,15 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int rejected = (state == PR_REJECTED);
   int top = lua_gettop(L);
+  int flags = pp->flags;
+  lua_Integer word = pp->word;
   if (pp->state != PR_PENDING) return;
+  /* take the reactions off the promise: top + 1 .. top + 3 */
+  lua_getiuservalue(L, p, PR_UV_A);
+  lua_getiuservalue(L, p, PR_UV_B);
+  lua_getiuservalue(L, p, PR_UV_C);
+  /* the promise is settled before any job can run */
   pp->state = (unsigned char)state;
-  if (pp->flags & PR_ONE) {
-    lua_getiuservalue(L, p, rejected ? PR_UV_B : PR_UV_A);
-    lua_getiuservalue(L, p, PR_UV_C);
-    trigger(L, S, pp->word, top + 1, p, top + 2, rejected);
-  }
-  else if (pp->flags & PR_LIST) {
-    lua_Integer i, n = pp->word;
-    lua_getiuservalue(L, p, PR_UV_A);
-    for (i = 0; i < n; i++) {
-      lua_rawgeti(L, top + 1, 4 * i + 1);
-      lua_rawgeti(L, top + 1, 4 * i + (rejected ? 3 : 2));
-      lua_rawgeti(L, top + 1, 4 * i + 4);
-      trigger(L, S, lua_tointeger(L, top + 2), top + 3, p, top + 4,
-              rejected);
-      lua_settop(L, top + 1);
-    }
-  }
-  lua_settop(L, top);
   pp->flags &= ~(PR_ONE | PR_LIST);
   pp->word = 0;
   lua_pushvalue(L, v);
@@ -107,6 +96,20 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   lua_setiuservalue(L, p, PR_UV_B);
   lua_pushnil(L);
   lua_setiuservalue(L, p, PR_UV_C);
+  if (flags & PR_ONE)
+    trigger(L, S, word, rejected ? top + 2 : top + 1, p, top + 3, rejected);
+  else if (flags & PR_LIST) {
+    lua_Integer i;
+    for (i = 0; i < word; i++) {
+      lua_rawgeti(L, top + 1, 4 * i + 1);
+      lua_rawgeti(L, top + 1, 4 * i + (rejected ? 3 : 2));
+      lua_rawgeti(L, top + 1, 4 * i + 4);
+      trigger(L, S, lua_tointeger(L, top + 4), top + 5, p, top + 6,
+              rejected);
+      lua_settop(L, top + 3);
+    }
+  }
+  lua_settop(L, top);
   if (rejected && !(pp->flags & PR_HANDLED))
     pr_track(L, S, p);
 }
@@ -248,7 +251,7 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
       if (target) lua_pushvalue(L, target); else lua_pushnil(L);
       lua_setiuservalue(L, p, PR_UV_C);
       pp->word = word;
-      pp->flags |= PR_ONE;
+      pp->flags |= PR_ONE | PR_HANDLED;
     }
     else {
       lua_Integer n;
@@ -283,15 +286,18 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
         lua_rawseti(L, -2, 4 * n + 4);
       }
       pp->word = n + 1;
+      pp->flags |= PR_HANDLED;
       lua_settop(L, top);
     }
   }
-  else if (pp->state == PR_FULFILLED)
+  else if (pp->state == PR_FULFILLED) {
+    pp->flags |= PR_HANDLED;
     trigger(L, S, word, onf, p, target, 0);
+  }
   else {
-    if (pp->flags & PR_REPORTED) {
-      pp->flags &= ~PR_REPORTED;
-      pp->flags |= PR_HANDLED;
+    int reported = pp->flags & PR_REPORTED;
+    pp->flags = (unsigned char)((pp->flags & ~PR_REPORTED) | PR_HANDLED);
+    if (reported) {
       lua_getiuservalue(L, pr_stateidx, PR_SUV_HANDLED);
       lua_pushvalue(L, p);
       pr_report(L, top + 1, 1);
@@ -299,7 +305,6 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
     }
     trigger(L, S, word, onr, p, target, 1);
   }
-  pp->flags |= PR_HANDLED;
 }
 
 
@@ -542,7 +547,6 @@ static const luaL_Reg funcs[] = {
 
 static const luaL_Reg methods[] = {
   {"next", p_next},
-  {"then", p_next},
   {"catch", p_catch},
   {"finally", p_finally},
   {"state", p_state},
@@ -562,6 +566,8 @@ void pr_openpromise (lua_State *L) {
   pr_register(L, funcs);
   lua_pushvalue(L, 3);
   pr_register(L, methods);
+  lua_getfield(L, -1, "next");
+  lua_setfield(L, -2, "then");  /* p["then"] is p.next itself */
   lua_pushvalue(L, 4);
   pr_register(L, metamethods);
   lua_settop(L, 4);

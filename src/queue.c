@@ -137,6 +137,8 @@ void pr_track (lua_State *L, pr_State *S, int p) {
 }
 
 
+static int defaultunhandled (lua_State *L);
+
 /* report the tracked rejections that are still unhandled */
 static void checkrejections (lua_State *L, pr_State *S) {
   lua_Integer i, n = S->nrejected;
@@ -155,8 +157,12 @@ static void checkrejections (lua_State *L, pr_State *S) {
       pp->flags |= PR_REPORTED;
       lua_getiuservalue(L, -1, PR_UV_A);    /* reason */
       lua_pushvalue(L, -2);                 /* promise */
-      lua_getiuservalue(L, -1, PR_UV_B);    /* traceback */
-      pr_report(L, top + 2, 3);
+      if (lua_tocfunction(L, top + 2) == defaultunhandled) {
+        lua_getiuservalue(L, -1, PR_UV_B);  /* traceback, for stderr */
+        pr_report(L, top + 2, 3);
+      }
+      else  /* fn(reason, promise), as the contract says */
+        pr_report(L, top + 2, 2);
     }
     lua_settop(L, top + 2);
   }
