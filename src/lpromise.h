@@ -1,11 +1,13 @@
 /*
 ** lpromise.h: shared declarations of the luv-promise C core.
 **
-** A promise is a full userdata (pr_Promise) with three user values. While
-** pending they hold its first reaction (onFulfilled, onRejected, target);
-** further reactions spill into a table in user value 1. Once settled, user
-** value 1 holds the value or reason and user value 2 the traceback string
-** of a raised error (or nil).
+** A promise is a full userdata (pr_Promise) with two user values. While
+** pending they hold its first reaction (handler, target); further
+** reactions spill into a table in user value 1. Once settled, user value 1
+** holds the value or reason and user value 2 the traceback string of a
+** raised error (or nil). A reaction's job word says which handlers its
+** handler slot holds: onFulfilled, onRejected, both in a pair table
+** {onFulfilled, onRejected}, or one value serving both (internal kinds).
 **
 ** All core state lives in one userdata (pr_State) that every C function
 ** of the module carries as upvalue 1: there are no hidden globals.
@@ -28,15 +30,14 @@
 #define PR_TRACKED  16  /* in the list of rejections to check */
 
 /* user values of a promise */
-#define PR_UV_A      1  /* onFulfilled | value or reason | reaction list */
-#define PR_UV_B      2  /* onRejected | traceback */
-#define PR_UV_C      3  /* target of the first reaction */
-#define PR_NUV       3
+#define PR_UV_A      1  /* handler | value or reason | reaction list */
+#define PR_UV_B      2  /* target | traceback */
+#define PR_NUV       2
 
 /*
 ** Job and reaction kinds. A job word holds the kind in its low bits, the
-** PR_JREJ bit when the source was rejected, and an element index above
-** PR_JSHIFT (combinators).
+** PR_JREJ bit when the source was rejected, the PR_H* bits of a reaction
+** and an element index above PR_JSHIFT (combinators).
 */
 enum {
   PR_JTHEN = 1,     /* a: handler or nil, b: source, c: derived or nil */
@@ -52,7 +53,10 @@ enum {
 };
 #define PR_JKIND   0xff
 #define PR_JREJ    0x100
-#define PR_JSHIFT  9
+#define PR_HF      0x200   /* the reaction has an onFulfilled */
+#define PR_HR      0x400   /* the reaction has an onRejected */
+#define PR_HSAME   0x800   /* one value serves as both */
+#define PR_JSHIFT  12
 
 typedef struct pr_Promise {
   unsigned char state;

@@ -62,10 +62,25 @@ int pr_iscallable (lua_State *L, int idx) {
 
 /* {====================================================== settling */
 
-/* queue the job of one reaction of a settled promise */
-static void trigger (lua_State *L, pr_State *S, lua_Integer word, int a,
+/*
+** Queue the job of a reaction (job word, handler slot at 'h', target at
+** 'c') of the promise at 'p', just settled or already settled.
+*/
+static void trigger (lua_State *L, pr_State *S, lua_Integer word, int h,
                      int p, int c, int rejected) {
-  pr_enqueue(L, S, rejected ? (word | PR_JREJ) : word, a, p, c);
+  int bit = rejected ? PR_HR : PR_HF;
+  int top = lua_gettop(L);
+  int a = 0;
+  if (word & bit) {
+    a = h;
+    if ((word & (PR_HF | PR_HR)) == (PR_HF | PR_HR) && !(word & PR_HSAME)) {
+      lua_rawgeti(L, h, rejected ? 2 : 1);  /* from the pair */
+      a = top + 1;
+    }
+  }
+  if (rejected) word |= PR_JREJ;
+  pr_enqueue(L, S, word & ~(lua_Integer)(PR_HF | PR_HR | PR_HSAME), a, p, c);
+  lua_settop(L, top);
 }
 
 
@@ -82,10 +97,9 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   int flags = pp->flags;
   lua_Integer word = pp->word;
   if (pp->state != PR_PENDING) return;
-  /* take the reactions off the promise: top + 1 .. top + 3 */
+  /* take the reactions off the promise: top + 1, top + 2 */
   lua_getiuservalue(L, p, PR_UV_A);
   lua_getiuservalue(L, p, PR_UV_B);
-  lua_getiuservalue(L, p, PR_UV_C);
   /* the promise is settled before any job can run */
   pp->state = (unsigned char)state;
   pp->flags &= ~(PR_ONE | PR_LIST);
@@ -94,19 +108,17 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   lua_setiuservalue(L, p, PR_UV_A);
   if (tr) lua_pushvalue(L, tr); else lua_pushnil(L);
   lua_setiuservalue(L, p, PR_UV_B);
-  lua_pushnil(L);
-  lua_setiuservalue(L, p, PR_UV_C);
   if (flags & PR_ONE)
-    trigger(L, S, word, rejected ? top + 2 : top + 1, p, top + 3, rejected);
+    trigger(L, S, word, top + 1, p, top + 2, rejected);
   else if (flags & PR_LIST) {
     lua_Integer i;
     for (i = 0; i < word; i++) {
-      lua_rawgeti(L, top + 1, 4 * i + 1);
-      lua_rawgeti(L, top + 1, 4 * i + (rejected ? 3 : 2));
-      lua_rawgeti(L, top + 1, 4 * i + 4);
-      trigger(L, S, lua_tointeger(L, top + 4), top + 5, p, top + 6,
+      lua_rawgeti(L, top + 1, 3 * i + 1);
+      lua_rawgeti(L, top + 1, 3 * i + 2);
+      lua_rawgeti(L, top + 1, 3 * i + 3);
+      trigger(L, S, lua_tointeger(L, top + 3), top + 4, p, top + 5,
               rejected);
-      lua_settop(L, top + 3);
+      lua_settop(L, top + 2);
     }
   }
   lua_settop(L, top);
@@ -242,35 +254,46 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
               int onf, int onr, int target) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int top = lua_gettop(L);
+  int h = onf ? onf : onr;  /* the handler slot */
+  if (onf && onr) {
+    word |= PR_HF | PR_HR;
+    if (onf == onr || lua_rawequal(L, onf, onr))
+      word |= PR_HSAME;
+    else {
+      lua_createtable(L, 2, 0);
+      lua_pushvalue(L, onf);
+      lua_rawseti(L, -2, 1);
+      lua_pushvalue(L, onr);
+      lua_rawseti(L, -2, 2);
+      h = top + 1;
+    }
+  }
+  else if (onf) word |= PR_HF;
+  else if (onr) word |= PR_HR;
   if (pp->state == PR_PENDING) {
     if (!(pp->flags & (PR_ONE | PR_LIST))) {
-      if (onf) lua_pushvalue(L, onf); else lua_pushnil(L);
+      if (h) lua_pushvalue(L, h); else lua_pushnil(L);
       lua_setiuservalue(L, p, PR_UV_A);
-      if (onr) lua_pushvalue(L, onr); else lua_pushnil(L);
-      lua_setiuservalue(L, p, PR_UV_B);
       if (target) lua_pushvalue(L, target); else lua_pushnil(L);
-      lua_setiuservalue(L, p, PR_UV_C);
+      lua_setiuservalue(L, p, PR_UV_B);
       pp->word = word;
       pp->flags |= PR_ONE | PR_HANDLED;
     }
     else {
       lua_Integer n;
+      int list = lua_gettop(L) + 1;
       if (pp->flags & PR_ONE) {  /* move the first reaction to a list */
-        lua_createtable(L, 8, 0);
+        lua_createtable(L, 6, 0);
         lua_pushinteger(L, pp->word);
-        lua_rawseti(L, -2, 1);
+        lua_rawseti(L, list, 1);
         lua_getiuservalue(L, p, PR_UV_A);
-        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, list, 2);
         lua_getiuservalue(L, p, PR_UV_B);
-        lua_rawseti(L, -2, 3);
-        lua_getiuservalue(L, p, PR_UV_C);
-        lua_rawseti(L, -2, 4);
-        lua_pushvalue(L, -1);
+        lua_rawseti(L, list, 3);
+        lua_pushvalue(L, list);
         lua_setiuservalue(L, p, PR_UV_A);
         lua_pushnil(L);
         lua_setiuservalue(L, p, PR_UV_B);
-        lua_pushnil(L);
-        lua_setiuservalue(L, p, PR_UV_C);
         pp->flags = (unsigned char)((pp->flags & ~PR_ONE) | PR_LIST);
         pp->word = 1;
       }
@@ -278,21 +301,19 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
         lua_getiuservalue(L, p, PR_UV_A);
       n = pp->word;
       lua_pushinteger(L, word);
-      lua_rawseti(L, -2, 4 * n + 1);
-      if (onf) { lua_pushvalue(L, onf); lua_rawseti(L, -2, 4 * n + 2); }
-      if (onr) { lua_pushvalue(L, onr); lua_rawseti(L, -2, 4 * n + 3); }
+      lua_rawseti(L, list, 3 * n + 1);
+      if (h) { lua_pushvalue(L, h); lua_rawseti(L, list, 3 * n + 2); }
       if (target) {
         lua_pushvalue(L, target);
-        lua_rawseti(L, -2, 4 * n + 4);
+        lua_rawseti(L, list, 3 * n + 3);
       }
       pp->word = n + 1;
       pp->flags |= PR_HANDLED;
-      lua_settop(L, top);
     }
   }
   else if (pp->state == PR_FULFILLED) {
     pp->flags |= PR_HANDLED;
-    trigger(L, S, word, onf, p, target, 0);
+    trigger(L, S, word, h, p, target, 0);
   }
   else {
     int reported = pp->flags & PR_REPORTED;
@@ -300,11 +321,11 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
     if (reported) {
       lua_getiuservalue(L, pr_stateidx, PR_SUV_HANDLED);
       lua_pushvalue(L, p);
-      pr_report(L, top + 1, 1);
-      lua_settop(L, top);
+      pr_report(L, lua_gettop(L) - 1, 1);
     }
-    trigger(L, S, word, onr, p, target, 1);
+    trigger(L, S, word, h, p, target, 1);
   }
+  lua_settop(L, top);
 }
 
 

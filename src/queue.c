@@ -9,6 +9,7 @@
 ** stack while jobs queue more jobs.
 */
 #include <stdio.h>
+#include <string.h>
 
 #include "lpromise.h"
 
@@ -78,8 +79,16 @@ void pr_needdrain (lua_State *L, pr_State *S) {
     return;
   }
   S->signalled = 1;
-  pr_report(L, lua_gettop(L), 0);
-  lua_pop(L, 1);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    /* not told: ask again on the next job (the C stack may be deep now) */
+    const char *msg = luaL_tolstring(L, -1, NULL);
+    S->signalled = 0;
+    if (strstr(msg, "stack overflow") == NULL) {
+      fprintf(stderr, "promise: the drain hook failed: %s\n", msg);
+      fflush(stderr);
+    }
+    lua_pop(L, 2);
+  }
 }
 
 
@@ -120,7 +129,7 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
   setslot(L, q, slot + 4, c);
   S->count++;
   lua_pop(L, 1);
-  if (S->count == 1) pr_needdrain(L, S);
+  pr_needdrain(L, S);
 }
 
 
