@@ -1,0 +1,54 @@
+-- The core examples run as users run them: a separate lua5.4 process from
+-- the repository root. Each must exit 0 and print what it promises.
+
+--- Runs examples/<name>.lua; returns its exit status and output lines.
+local function run_example(name)
+  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
+    .. "lua5.4 examples/" .. name .. ".lua 2>&1"
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  local _, _, code = f:close()
+  local lines = {}
+  for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  return code, lines, out
+end
+
+describe("examples", function()
+  it("event_loop.lua prints the seed document's two orders", function()
+    local code, lines, out = run_example("event_loop")
+    assert.are.equal(0, code, out)
+    assert.are.same({
+      "1: Synchronous", "5: Synchronous", "3: Microtask", "4: Microtask", "2: Macrotask",
+      "Start", "End", "After await", "Done", "Timeout 1", "Timeout 2",
+    }, lines)
+  end)
+
+  it("tour.lua walks through promises, async/await, combinators, timers and cancellation", function()
+    local code, lines, out = run_example("tour")
+    assert.are.equal(0, code, out)
+    local text = {}
+    for i, line in ipairs(lines) do text[i] = line:gsub("^%[%s*%d+ ms%] ", "") end
+    assert.are.same({
+      "1. promises",
+      "   (handlers have not run yet)",
+      "   doubled: 42",
+      "2. async/await",
+      "   got user7",
+      "   caught: ok=false code=404",
+      "3. Promise.all / Promise.race",
+      "   all: user1, user2, user3 (n = 3)",
+      "   race: fast",
+      "4. timers",
+      "   tick 1",
+      "   tick 2",
+      "   tick 3",
+      "5. cancellation",
+      "   sleep(10000) ended early: ok=false reason=user pressed cancel",
+      "   with AbortSignal.timeout(25): ok=false TimeoutError: The operation was aborted due to timeout",
+      "Promise.run returned true, tour finished",
+    }, text)
+    -- the cancelled sleep(10000) did not keep the process waiting
+    local last = tonumber(lines[#lines]:match("^%[%s*(%d+) ms%]"))
+    assert.is_true(last < 2000, "took " .. tostring(last) .. " ms")
+  end)
+end)
