@@ -545,6 +545,8 @@ int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
   pushresolvers(L, p, gen);
   if (pr_pcall(L, 3, 0) != LUA_OK) {
     pr_pushtrace(L);
+    /* the then function may have used the pair: gen moves then */
+    /* cppcheck-suppress knownConditionTrueFalse */
     if (pp->state == PR_PENDING && pp->gen == gen) {
       pp->gen++;
       pr_settle(L, S, p, PR_REJECTED, top + 1, top + 2);

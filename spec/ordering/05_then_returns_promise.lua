@@ -1,0 +1,10 @@
+local log, Promise = ...
+Promise.resolve()
+  :next(function() log("a1"); return Promise.resolve("x") end)
+  :next(function(v) log("a2 " .. v) end)
+Promise.resolve()
+  :next(function() log("b1") end)
+  :next(function() log("b2") end)
+  :next(function() log("b3") end)
+  :next(function() log("b4") end)
+  :next(function() log("b5") end)

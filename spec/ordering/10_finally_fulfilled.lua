@@ -1,0 +1,10 @@
+local log, Promise = ...
+Promise.resolve("v")
+  :finally(function() log("finally"); return "ignored" end)
+  :next(function(v) log("after finally " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)

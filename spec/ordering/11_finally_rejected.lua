@@ -1,0 +1,10 @@
+local log, Promise = ...
+Promise.reject("r")
+  :finally(function() log("finally") end)
+  :catch(function(e) log("caught " .. e) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)

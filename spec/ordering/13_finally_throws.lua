@@ -1,0 +1,11 @@
+local log, Promise = ...
+Promise.resolve("v")
+  :finally(function() log("finally 1"); error("from finally", 0) end)
+  :next(function(v) log("not " .. v) end, function(e) log("rejected " .. e) end)
+Promise.reject("first")
+  :finally(function() log("finally 2"); error("second", 0) end)
+  :catch(function(e) log("caught " .. e) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)

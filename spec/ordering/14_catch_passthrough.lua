@@ -1,0 +1,11 @@
+local log, Promise = ...
+Promise.resolve("ok")
+  :catch(function() log("never") end)
+  :catch(function() log("never") end)
+  :next(function(v) log("a " .. v) end)
+Promise.resolve("ok"):next(function(v) log("b " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)

@@ -1,0 +1,11 @@
+local log, Promise = ...
+Promise.resolve(5)
+  :next(nil)
+  :next(123)
+  :next(function(v) log("value " .. v) end)
+Promise.reject("r")
+  :next(function(v) return v end, nil)
+  :next(nil, "not a function")
+  :next(nil, function(e) log("reason " .. e) end)
+Promise.resolve():next(function() log(1) end):next(function() log(2) end)
+  :next(function() log(3) end):next(function() log(4) end)

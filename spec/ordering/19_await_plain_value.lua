@@ -1,0 +1,16 @@
+local log, Promise = ...
+local f = Promise.async(function()
+  log("f start")
+  local a = Promise.await(1)
+  log("f after await " .. a)
+  local b = Promise.await("two")
+  log("f after await " .. b)
+  return a
+end)
+f():next(function(v) log("f done " .. v) end)
+Promise.resolve()
+  :next(function() log("c1") end)
+  :next(function() log("c2") end)
+  :next(function() log("c3") end)
+  :next(function() log("c4") end)
+log("sync end")

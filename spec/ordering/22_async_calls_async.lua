@@ -1,0 +1,20 @@
+local log, Promise = ...
+local inner = Promise.async(function()
+  log("inner start")
+  Promise.await(nil)
+  log("inner after await")
+  return "inner result"
+end)
+local outer = Promise.async(function()
+  log("outer start")
+  local v = Promise.await(inner())
+  log("outer got " .. v)
+  return "outer result"
+end)
+outer():next(function(v) log("done " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+log("sync end")

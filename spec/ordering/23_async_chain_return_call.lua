@@ -1,0 +1,18 @@
+local log, Promise = ...
+local leaf = Promise.async(function()
+  return "leaf"
+end)
+local middle = Promise.async(function()
+  return leaf()
+end)
+local top = Promise.async(function()
+  local v = Promise.await(middle())
+  log("top got " .. v)
+end)
+top()
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)

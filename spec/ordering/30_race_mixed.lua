@@ -1,0 +1,17 @@
+local log, Promise = ...
+local pending = Promise.new(function() end)
+Promise.race({ pending, "plain", Promise.resolve("settled") }):next(function(v) log("race1 " .. v) end)
+Promise.race({ Promise.reject("first"), Promise.resolve("second") }):next(nil, function(e) log("race2 " .. e) end)
+local thenable = { next = function(_, r) r("thenable") end }
+Promise.race({ thenable, Promise.new(function(r) Promise.resolve():next(function() r("delayed") end) end) })
+  :next(function(v) log("race3 " .. v) end)
+local late = Promise.new(function(r)
+  Promise.resolve():next(function() return Promise.resolve() end):next(function() r("late") end)
+end)
+Promise.race({ pending, late }):next(function(v) log("race4 " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)

@@ -1,0 +1,12 @@
+local log, Promise = ...
+Promise.queueMicrotask(function() log("qm1") end)
+Promise.resolve():next(function()
+  log("then1")
+  Promise.queueMicrotask(function() log("qm from then1") end)
+end):next(function() log("then2") end)
+Promise.queueMicrotask(function()
+  log("qm2")
+  Promise.resolve():next(function() log("then from qm2") end)
+  Promise.queueMicrotask(function() log("qm from qm2") end)
+end)
+log("sync")

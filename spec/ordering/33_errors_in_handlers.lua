@@ -1,0 +1,12 @@
+local log, Promise = ...
+Promise.resolve(1)
+  :next(function(v) log("handler " .. v); error("oops", 0) end)
+  :next(function() log("skipped") end)
+  :catch(function(e) log("caught " .. e); error("again", 0) end)
+  :catch(function(e) log("caught " .. e); return "fine" end)
+  :next(function(v) log("end " .. v) end)
+Promise.reject("r")
+  :next(nil, function(e) log("onRejected " .. e); error("rethrown", 0) end)
+  :next(nil, function(e) log("next onRejected " .. e) end)
+Promise.resolve():next(function() log(1) end):next(function() log(2) end)
+  :next(function() log(3) end):next(function() log(4) end)

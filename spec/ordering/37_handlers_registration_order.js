@@ -1,0 +1,13 @@
+const log = (x) => console.log(String(x));
+let resolveIt;
+const p = new Promise((r) => { resolveIt = r; });
+p.then(() => log("h1"));
+p.then(() => log("h2"));
+const q = Promise.resolve();
+q.then(() => log("q1"));
+p.then(() => log("h3"));
+q.then(() => log("q2"));
+log("resolving p");
+resolveIt();
+p.then(() => log("h4 registered after resolve"));
+log("sync end");

@@ -1,0 +1,26 @@
+local log, Promise = ...
+local level3 = Promise.async(function()
+  Promise.await(nil)
+  error("deep", 0)
+end)
+local level2 = Promise.async(function()
+  Promise.await(level3())
+  log("never 2")
+end)
+local level1 = Promise.async(function()
+  local ok, e = pcall(function()
+    Promise.await(level2())
+    log("never 1")
+  end)
+  if not ok then
+    log("level1 caught " .. e)
+    return "handled"
+  end
+end)
+level1():next(function(v) log("level1 " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)

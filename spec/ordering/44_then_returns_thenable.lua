@@ -1,0 +1,12 @@
+local log, Promise = ...
+Promise.resolve()
+  :next(function() return { next = function(_, r) log("thenable called"); r("t") end } end)
+  :next(function(v) log("a " .. v) end)
+Promise.resolve()
+  :next(function() return { next = "not a function", v = 1 } end)
+  :next(function(v) log("b plain object " .. v.v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)

@@ -1,0 +1,11 @@
+local log, Promise = ...
+Promise.setTimeout(function()
+  log("t1")
+  Promise.resolve():next(function() log("t1 micro a") end):next(function() log("t1 micro b") end)
+  Promise.queueMicrotask(function() log("t1 queued") end)
+end, 5)
+Promise.setTimeout(function()
+  log("t2")
+  Promise.resolve():next(function() log("t2 micro") end)
+end, 5)
+Promise.setTimeout(function() log("t3") end, 5)

@@ -1,0 +1,11 @@
+local log, Promise = ...
+Promise.setTimeout(function()
+  log("timeout")
+  Promise.setTimeout(function() log("inner timeout 0") end, 0)
+  Promise.setImmediate(function()
+    log("immediate 1")
+    Promise.resolve():next(function() log("immediate 1 micro") end)
+  end)
+  Promise.setImmediate(function(v) log("immediate 2 " .. v) end, "arg")
+  Promise.resolve():next(function() log("timeout micro") end)
+end, 0)

@@ -1,0 +1,13 @@
+local log, Promise = ...
+Promise.setTimeout(function()
+  Promise.setImmediate(function()
+    log("i1")
+    Promise.setImmediate(function() log("i1 child") end)
+    Promise.queueMicrotask(function() log("i1 micro") end)
+  end)
+  Promise.setImmediate(function()
+    log("i2")
+    Promise.resolve():next(function() log("i2 micro") end)
+  end)
+  log("timeout done")
+end, 1)

@@ -1,0 +1,15 @@
+local log, Promise = ...
+Promise.resolve()
+  :next(Promise.async(function()
+    log("async handler")
+    Promise.await(nil)
+    log("async handler resumed")
+    return "h"
+  end))
+  :next(function(v) log("after async handler " .. v) end)
+Promise.resolve()
+  :next(function() log(1) end)
+  :next(function() log(2) end)
+  :next(function() log(3) end)
+  :next(function() log(4) end)
+  :next(function() log(5) end)
