@@ -1,0 +1,627 @@
+--- Circuit breaker (RESILIENCE.md, "Circuit breaker").
+---
+--- ```lua
+--- local cb = Promise.breaker{ failureThreshold = 3, resetTimeout = 10000 }
+--- local p = cb:call(fetch, url)          -- or: local get = cb:wrap(fetch)
+--- cb:on("open", function(ms) print("open for " .. ms .. " ms") end)
+--- ```
+---
+--- States and transitions
+---
+--- * `"closed"`: every call goes through; its outcome is recorded. Without
+---   `window`, `failureThreshold` consecutive failures open the circuit (a
+---   success resets the run; an ignored call changes nothing). With
+---   `window`, the verdict is taken after every recorded outcome: the circuit
+---   opens when the window holds at least `minimumCalls` calls and its
+---   failure rate is `>= errorRate`. A `"count"` window holds the last `size`
+---   outcomes (`minimumCalls` is capped at `size`); a `"time"` window holds
+---   the outcomes of the last `size` ms (an outcome recorded at `t` leaves it
+---   at `t + size`). Windows are pruned lazily: no timer.
+--- * `"open"`: calls are rejected at once with a `Promise.CircuitOpenError`
+---   whose `retryAfter` is the number of ms until trial calls are let
+---   through. The open period lasts `resetTimeout` ms (or
+---   `resetTimeout(timesOpened)`, where `timesOpened` counts the openings
+---   since the circuit was last closed: 1, 2, ...). No timer runs: the first
+---   call after the period moves the circuit to half-open, and `cb:state()`
+---   computes the state from the clock, so it is truthful at any time.
+--- * `"half_open"`: at most `halfOpenMax` trial calls run at once; other
+---   callers are rejected at once (`retryAfter = 0`). A trial failure
+---   re-opens at once; `successThreshold` trial successes close the circuit.
+---   A trial whose error is ignored (`isFailure`) just frees its permit.
+---
+--- Bookkeeping
+---
+--- * Every call is tagged with the state period it was admitted in. Only an
+---   outcome of the current period moves the state machine: a call admitted
+---   while closed that fails after the circuit opened, or a trial that ends
+---   after the circuit re-opened or closed, does not count as a trial result
+---   nor in the window. Its events are still emitted.
+--- * `cb:stats()` counts the calls admitted since the circuit last closed (or
+---   since creation): `successes`, `failures` (timeouts included),
+---   `timeouts`, `ignored`, `rejected` (calls turned away by the open or
+---   half-open circuit; they are never outcomes in the window). Everything
+---   starts afresh when the circuit closes.
+--- * `timeout`: a call not settled after `timeout` ms is a failure (always,
+---   whatever `isFailure` says) and its caller is rejected with a
+---   `Promise.TimeoutError` ("timed out after <ms> ms"). Its permit is freed.
+---   The work is not cancelled (compose with `Promise.timeout` for that); its
+---   late settlement is ignored entirely (no event, no statistics).
+--- * `isFailure(err)`: a false or nil result makes the call count as neither
+---   success nor failure; the caller still gets `err` (no fallback). An error
+---   raised by `isFailure` is reported as an uncaught error and the call
+---   counts as a failure.
+--- * `fallback(err, ...)` (the call's arguments follow `err`): called for a
+---   failure (timeouts included) and for a rejection by the circuit; the
+---   caller gets its result (a promise is adopted; an error it raises
+---   rejects the caller).
+---
+--- Events (`cb:on(event, fn)` returns an unsubscribe function; listeners run
+--- synchronously, in subscription order, after the breaker's state is
+--- updated; an error raised by a listener is reported as an uncaught error
+--- and does not disturb the breaker):
+---
+--- | event | arguments |
+--- |---|---|
+--- | `"success"` | `value, elapsed_ms` |
+--- | `"failure"` | `err, elapsed_ms` (also for a timeout, after `"timeout"`) |
+--- | `"timeout"` | `err` (the TimeoutError), `elapsed_ms` |
+--- | `"reject"` | `err` (the CircuitOpenError) |
+--- | `"open"` | `ms` (length of this open period), `err` (see below) |
+--- | `"half_open"` | none |
+--- | `"close"` | none |
+---
+--- The `err` of `"open"` is the failure that tripped the circuit; nil when
+--- it was forced by `cb:open()` or tripped by a success (window mode).
+--- The outcome events of a call come first, then the state change it causes
+--- (`"failure"` then `"open"`; `"success"` then `"close"`).
+
+local Promise = require("promise")
+
+local type, error, tostring, pcall, select, setmetatable, getmetatable, rawget, next =
+  type, error, tostring, pcall, select, setmetatable, getmetatable, rawget, next
+local pack, unpack, tmove = table.pack, table.unpack, table.move
+local floor, huge = math.floor, math.huge
+
+local DEFAULTS = {
+  failureThreshold = 5, errorRate = 0.5, minimumCalls = 10,
+  resetTimeout = 30000, halfOpenMax = 1, successThreshold = 1,
+}
+
+local OPTIONS = {
+  failureThreshold = true, window = true, errorRate = true, minimumCalls = true,
+  resetTimeout = true, halfOpenMax = true, successThreshold = true,
+  timeout = true, isFailure = true, fallback = true,
+}
+
+local EVENTS = {
+  open = true, close = true, half_open = true, success = true,
+  failure = true, reject = true, timeout = true,
+}
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
+local function describe(v)
+  if type(v) == "number" or type(v) == "string" then
+    return ("%s %s"):format(type(v), type(v) == "string" and ("%q"):format(v) or tostring(v))
+  end
+  return type(v)
+end
+
+local function is_int(v, min)
+  return type(v) == "number" and v == floor(v) and v >= min and v < huge
+end
+
+--- Reports `err` through the uncaught-error reporter (Promise.onUncaughtError)
+--- without disturbing the caller.
+local function report(err)
+  Promise.queueMicrotask(function() error(err, 0) end)
+end
+
+---@class promise.Breaker
+local Breaker = {}
+Breaker.__index = Breaker
+Breaker.__name = "promise.Breaker"
+
+local function checkself(self, method)
+  if getmetatable(self) ~= Breaker then
+    error(("calling '%s' on bad self (breaker expected, got %s)"):format(method, type(self)), 3)
+  end
+end
+
+-- Windows ---------------------------------------------------------------
+
+local function window_clear(w)
+  if w.kind == "count" then
+    w.buf, w.pos, w.n, w.fails = {}, 0, 0, 0
+  else
+    w.times, w.failed, w.head, w.tail, w.fails = {}, {}, 1, 0, 0
+  end
+end
+
+--- Drops the outcomes of a time window that are `size` ms old or older.
+local function window_prune(w, now)
+  if w.kind ~= "time" then return end
+  local times, failed, head, tail = w.times, w.failed, w.head, w.tail
+  local limit = now - w.size
+  while head <= tail and times[head] <= limit do
+    if failed[head] then w.fails = w.fails - 1 end
+    times[head], failed[head] = nil, nil
+    head = head + 1
+  end
+  if head > tail then head, tail = 1, 0 end
+  w.head, w.tail = head, tail
+end
+
+local function window_record(w, failed, now)
+  if w.kind == "count" then
+    local pos = w.pos % w.size + 1
+    w.pos = pos
+    if w.n == w.size then
+      if w.buf[pos] then w.fails = w.fails - 1 end
+    else
+      w.n = w.n + 1
+    end
+    w.buf[pos] = failed
+  else
+    window_prune(w, now)
+    local tail = w.tail + 1
+    w.tail = tail
+    w.times[tail], w.failed[tail] = now, failed
+  end
+  if failed then w.fails = w.fails + 1 end
+end
+
+--- Calls and failures currently in the window.
+local function window_counts(w, now)
+  if w.kind == "count" then return w.n, w.fails end
+  window_prune(w, now)
+  return w.tail - w.head + 1, w.fails
+end
+
+-- Events ----------------------------------------------------------------
+
+--- Queues the events `{name, n, ...}` and runs them in order. An event
+--- queued by a listener (re-entrant call into the breaker) runs after the
+--- events already queued, so every listener sees the same order.
+local function flush(self, events)
+  local q = self._queue
+  for i = 1, #events do q[#q + 1] = events[i] end
+  if self._flushing then return end
+  self._flushing = true
+  local i = 1
+  while q[i] do
+    local ev = q[i]
+    q[i] = false
+    i = i + 1
+    local list = self._listeners[ev[1]]
+    if list and #list > 0 then
+      local snapshot = tmove(list, 1, #list, 1, {})
+      for j = 1, #snapshot do
+        local l = snapshot[j]
+        if l.active then
+          local ok, err = pcall(l.fn, unpack(ev, 3, ev[2] + 2))
+          if not ok then report(err) end
+        end
+      end
+    end
+  end
+  self._queue = {}
+  self._flushing = false
+end
+
+local function push(events, name, ...)
+  events[#events + 1] = { name, select("#", ...), ... }
+end
+
+-- State changes (they only mutate and queue events) ---------------------
+
+local function reset_stats(self)
+  self._successes, self._failures, self._timeouts = 0, 0, 0
+  self._ignored, self._rejected = 0, 0
+end
+
+local function open_period(self, times)
+  local rt = self._resetTimeout
+  if type(rt) == "number" then return rt end
+  local ok, ms = pcall(rt, times)
+  if ok and type(ms) == "number" and ms >= 0 then return ms end
+  report(ok and ("breaker: resetTimeout(%d) returned %s (number >= 0 expected); using %d ms")
+    :format(times, describe(ms), DEFAULTS.resetTimeout) or ms)
+  return DEFAULTS.resetTimeout
+end
+
+local function to_open(self, events, err, now)
+  self._state = "open"
+  self._epoch = self._epoch + 1
+  self._timesOpened = self._timesOpened + 1
+  local ms = open_period(self, self._timesOpened)
+  self._openUntil = now + ms
+  self._consecutive = 0
+  self._trials, self._trialSuccesses = 0, 0
+  push(events, "open", ms, err)
+end
+
+local function to_half_open(self, events)
+  self._state = "half_open"
+  self._epoch = self._epoch + 1
+  self._trials, self._trialSuccesses = 0, 0
+  push(events, "half_open")
+end
+
+local function to_closed(self, events)
+  self._state = "closed"
+  self._epoch = self._epoch + 1
+  self._period = self._period + 1
+  self._timesOpened = 0
+  self._consecutive = 0
+  self._trials, self._trialSuccesses = 0, 0
+  reset_stats(self)
+  if self._window then window_clear(self._window) end
+  push(events, "close")
+end
+
+--- Whether the closed circuit must open now.
+local function must_trip(self, now)
+  local w = self._window
+  if not w then return self._consecutive >= self._failureThreshold end
+  local n, fails = window_counts(w, now)
+  return n > 0 and n >= self._minimumCalls and fails / n >= self._errorRate
+end
+
+-- Calls -----------------------------------------------------------------
+
+local function run_fallback(self, err, args)
+  return Promise.try(self._fallback, err, unpack(args, 1, args.n))
+end
+
+--- Ends a call admitted as `rec`. `kind`: "success", "failure", "timeout".
+local function finish(self, rec, kind, v)
+  if rec.done then return end
+  rec.done = true
+  if rec.timer then
+    Promise.clearTimeout(rec.timer)
+    rec.timer = nil
+  end
+  local now = Promise.now()
+  local elapsed = now - rec.start
+  local counted = rec.period == self._period
+  local current = rec.epoch == self._epoch
+  if rec.trial and current then self._trials = self._trials - 1 end
+
+  if kind == "failure" and self._isFailure then
+    local ok, res = pcall(self._isFailure, v)
+    if not ok then
+      report(res)
+    elseif not res then
+      kind = "ignored"
+    end
+  end
+
+  local events = {}
+  if kind == "success" then
+    if counted then self._successes = self._successes + 1 end
+    push(events, "success", v, elapsed)
+  elseif kind == "ignored" then
+    if counted then self._ignored = self._ignored + 1 end
+  else
+    if counted then
+      self._failures = self._failures + 1
+      if kind == "timeout" then self._timeouts = self._timeouts + 1 end
+    end
+    if kind == "timeout" then push(events, "timeout", v, elapsed) end
+    push(events, "failure", v, elapsed)
+  end
+
+  if current and kind ~= "ignored" then
+    local failed = kind ~= "success"
+    if self._state == "closed" then
+      if failed then
+        self._consecutive = self._consecutive + 1
+      else
+        self._consecutive = 0
+      end
+      if self._window then window_record(self._window, failed, now) end
+      if must_trip(self, now) then to_open(self, events, failed and v or nil, now) end
+    elseif rec.trial then -- half-open
+      if failed then
+        to_open(self, events, v, now)
+      else
+        self._trialSuccesses = self._trialSuccesses + 1
+        if self._trialSuccesses >= self._successThreshold then to_closed(self, events) end
+      end
+    end
+  end
+
+  flush(self, events)
+
+  if kind == "success" then
+    rec.resolve(v)
+  elseif kind ~= "ignored" and self._fallback then
+    rec.resolve(run_fallback(self, v, rec.args))
+  else
+    rec.reject(v)
+  end
+end
+
+--- Calls `fn(...)` through the breaker. Returns a promise of its result;
+--- rejected at once with a `Promise.CircuitOpenError` when the circuit turns
+--- the call away (unless a `fallback` replaces the rejection).
+---@param fn function
+---@param ... any arguments for `fn`
+---@return Promise
+function Breaker:call(fn, ...)
+  checkself(self, "call")
+  if not is_callable(fn) then
+    error(("bad argument #1 to 'call' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local now = Promise.now()
+  local events = {}
+  local state = self._state
+  local retryAfter
+  if state == "open" then
+    if now < self._openUntil then
+      retryAfter = self._openUntil - now
+    else
+      to_half_open(self, events)
+      state = "half_open"
+    end
+  end
+  if state == "half_open" and self._trials >= self._halfOpenMax then
+    retryAfter = 0
+  end
+
+  if retryAfter then
+    self._rejected = self._rejected + 1
+    local err = Promise.CircuitOpenError(
+      state == "open" and "circuit is open" or "circuit is half-open: trial calls in progress",
+      { retryAfter = retryAfter })
+    push(events, "reject", err)
+    flush(self, events)
+    if self._fallback then return run_fallback(self, err, pack(...)) end
+    return Promise.reject(err)
+  end
+
+  local trial = state == "half_open"
+  if trial then self._trials = self._trials + 1 end
+  local p, resolve, reject = Promise.withResolvers()
+  local rec = {
+    epoch = self._epoch, period = self._period, trial = trial, start = now,
+    done = false, resolve = resolve, reject = reject,
+    args = self._fallback and pack(...) or nil,
+  }
+  flush(self, events) -- "half_open", now that the permit is taken
+
+  if self._timeout then
+    local ms = self._timeout
+    rec.timer = Promise.setTimeout(function()
+      rec.timer = nil
+      finish(self, rec, "timeout",
+        Promise.TimeoutError(("timed out after %s ms"):format(
+          ms == floor(ms) and ("%d"):format(ms) or tostring(ms))))
+    end, ms)
+  end
+  Promise.try(fn, ...):next(function(v)
+    finish(self, rec, "success", v)
+  end, function(e)
+    finish(self, rec, "failure", e)
+  end)
+  return p
+end
+
+--- Returns `fn` protected by the breaker: `wrapped(...)` is `cb:call(fn, ...)`.
+---@param fn function
+---@return fun(...): Promise
+function Breaker:wrap(fn)
+  checkself(self, "wrap")
+  if not is_callable(fn) then
+    error(("bad argument #1 to 'wrap' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  return function(...) return self:call(fn, ...) end
+end
+
+--- The current state, computed from the clock: `"closed"`, `"open"` or
+--- `"half_open"` (an open circuit whose `resetTimeout` has elapsed).
+---@return "closed"|"open"|"half_open"
+function Breaker:state()
+  checkself(self, "state")
+  if self._state == "open" and Promise.now() >= self._openUntil then
+    return "half_open"
+  end
+  return self._state
+end
+
+---@class promise.BreakerStats
+---@field state string        as `cb:state()`
+---@field successes integer
+---@field failures integer    timeouts included
+---@field timeouts integer
+---@field ignored integer     calls `isFailure` excluded
+---@field rejected integer    calls turned away by the circuit
+---@field calls integer       outcomes in the current window (without `window`: successes + failures)
+---@field failureRate number  failures / calls over the same set (0 when empty)
+---@field consecutiveFailures integer
+---@field timesOpened integer openings since the circuit last closed
+---@field retryAfter number   ms until trial calls are let through (0 unless open)
+
+--- Statistics since the circuit last closed (or since creation).
+---@return promise.BreakerStats
+function Breaker:stats()
+  checkself(self, "stats")
+  local now = Promise.now()
+  local calls, fails
+  if self._window then
+    calls, fails = window_counts(self._window, now)
+  else
+    calls, fails = self._successes + self._failures, self._failures
+  end
+  local state = self:state()
+  return {
+    state = state,
+    successes = self._successes, failures = self._failures,
+    timeouts = self._timeouts, ignored = self._ignored, rejected = self._rejected,
+    calls = calls, failureRate = calls > 0 and fails / calls or 0,
+    consecutiveFailures = self._consecutive,
+    timesOpened = self._timesOpened,
+    retryAfter = state == "open" and self._openUntil - now or 0,
+  }
+end
+
+--- Subscribes `fn` to `event`; returns a function that unsubscribes it.
+---@param event "open"|"close"|"half_open"|"success"|"failure"|"reject"|"timeout"
+---@param fn function
+---@return fun()
+function Breaker:on(event, fn)
+  checkself(self, "on")
+  if type(event) ~= "string" then
+    error(("bad argument #1 to 'on' (string expected, got %s)"):format(type(event)), 2)
+  end
+  if not EVENTS[event] then
+    error(("bad argument #1 to 'on' (unknown event %q)"):format(event), 2)
+  end
+  if not is_callable(fn) then
+    error(("bad argument #2 to 'on' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local list = self._listeners[event]
+  if not list then
+    list = {}
+    self._listeners[event] = list
+  end
+  local l = { fn = fn, active = true }
+  list[#list + 1] = l
+  return function()
+    if not l.active then return end
+    l.active = false
+    for i = 1, #list do
+      if list[i] == l then
+        table.remove(list, i)
+        break
+      end
+    end
+  end
+end
+
+--- Forces the circuit open now (an opening like a trip: `timesOpened` grows
+--- and `resetTimeout` applies). Does nothing when it is already open.
+function Breaker:open()
+  checkself(self, "open")
+  if self:state() == "open" then return end
+  local events = {}
+  to_open(self, events, nil, Promise.now())
+  flush(self, events)
+end
+
+--- Forces the circuit closed now (statistics start afresh). Does nothing
+--- when it is already closed.
+function Breaker:close()
+  checkself(self, "close")
+  if self._state == "closed" then return end
+  local events = {}
+  to_closed(self, events)
+  flush(self, events)
+end
+
+Breaker.__newindex = function(_, key)
+  error(("cannot set field '%s' of a circuit breaker"):format(tostring(key)), 2)
+end
+
+Breaker.__tostring = function(self)
+  return ("CircuitBreaker<%s>"):format(self:state())
+end
+
+local function bad(field, what, v)
+  error(("bad argument #1 to 'breaker' (field '%s': %s expected, got %s)"):format(
+    field, what, describe(v)), 3)
+end
+
+--- Makes a circuit breaker (see the module documentation for the options).
+---@class promise.BreakerOptions
+---@field failureThreshold? integer  consecutive failures that open (default 5; not with `window`)
+---@field window? {kind: "count"|"time", size: number}
+---@field errorRate? number          with `window` (default 0.5)
+---@field minimumCalls? integer      with `window` (default 10)
+---@field resetTimeout? number|fun(timesOpened: integer): number  ms open (default 30000)
+---@field halfOpenMax? integer       trial calls at once (default 1)
+---@field successThreshold? integer  trial successes that close (default 1)
+---@field timeout? number            ms before a call counts as failed
+---@field isFailure? fun(err: any): boolean
+---@field fallback? fun(err: any, ...): any
+
+---@param opts? promise.BreakerOptions
+---@return promise.Breaker
+local function breaker(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error(("bad argument #1 to 'breaker' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  for k in next, opts do
+    if not OPTIONS[k] then
+      error(("bad argument #1 to 'breaker' (unknown option %s)"):format(
+        type(k) == "string" and ("'" .. k .. "'") or tostring(k)), 2)
+    end
+  end
+  local o = {}
+  for k, v in next, DEFAULTS do
+    local given = opts[k]
+    if given == nil then o[k] = v else o[k] = given end
+  end
+
+  if not is_int(o.failureThreshold, 1) then bad("failureThreshold", "integer >= 1", o.failureThreshold) end
+  if not is_int(o.halfOpenMax, 1) then bad("halfOpenMax", "integer >= 1", o.halfOpenMax) end
+  if not is_int(o.successThreshold, 1) then bad("successThreshold", "integer >= 1", o.successThreshold) end
+  if not is_int(o.minimumCalls, 1) then bad("minimumCalls", "integer >= 1", o.minimumCalls) end
+  local er = o.errorRate
+  if type(er) ~= "number" or not (er > 0 and er <= 1) then bad("errorRate", "number in (0, 1]", er) end
+  local rt = o.resetTimeout
+  if not is_callable(rt) and not (type(rt) == "number" and rt >= 0) then
+    bad("resetTimeout", "number >= 0 or function", rt)
+  end
+  local timeout = opts.timeout
+  if timeout ~= nil and not (type(timeout) == "number" and timeout > 0 and timeout < huge) then
+    bad("timeout", "positive number", timeout)
+  end
+  if opts.isFailure ~= nil and not is_callable(opts.isFailure) then bad("isFailure", "function", opts.isFailure) end
+  if opts.fallback ~= nil and not is_callable(opts.fallback) then bad("fallback", "function", opts.fallback) end
+
+  local window
+  local wopt = opts.window
+  if wopt ~= nil then
+    if type(wopt) ~= "table" then bad("window", "table", wopt) end
+    if wopt.kind ~= "count" and wopt.kind ~= "time" then bad("window.kind", '"count" or "time"', wopt.kind) end
+    local size = wopt.size
+    if wopt.kind == "count" then
+      if not is_int(size, 1) then bad("window.size", "integer >= 1", size) end
+    elseif not (type(size) == "number" and size > 0 and size < huge) then
+      bad("window.size", "positive number", size)
+    end
+    window = { kind = wopt.kind, size = size }
+    window_clear(window)
+  elseif opts.errorRate ~= nil or opts.minimumCalls ~= nil then
+    error("bad argument #1 to 'breaker' (fields 'errorRate' and 'minimumCalls' need 'window')", 2)
+  end
+  if window and opts.failureThreshold ~= nil then
+    error("bad argument #1 to 'breaker' (field 'failureThreshold' does not apply with 'window')", 2)
+  end
+
+  local minimumCalls = o.minimumCalls
+  if window and window.kind == "count" and minimumCalls > window.size then
+    minimumCalls = window.size
+  end
+
+  local self = {
+    _failureThreshold = o.failureThreshold, _window = window,
+    _errorRate = er, _minimumCalls = minimumCalls, _resetTimeout = rt,
+    _halfOpenMax = o.halfOpenMax, _successThreshold = o.successThreshold,
+    _timeout = timeout, _isFailure = opts.isFailure, _fallback = opts.fallback,
+    _listeners = {}, _queue = {}, _flushing = false,
+    _state = "closed", _epoch = 0, _period = 0, _openUntil = 0,
+    _timesOpened = 0, _consecutive = 0, _trials = 0, _trialSuccesses = 0,
+  }
+  reset_stats(self)
+  return setmetatable(self, Breaker)
+end
+
+return breaker
