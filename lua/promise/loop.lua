@@ -1,0 +1,850 @@
+--- luv integration (API.md section 2): `run`, timers, immediates, `sleep`,
+--- `now`, `p:wait()` and virtual time (`useFakeTimers`).
+---
+--- Design:
+--- - Timers live in a binary min-heap keyed by (deadline, creation sequence);
+---   ONE uv timer is armed for the earliest deadline. When it fires, every
+---   timer due at that instant runs in heap order, with a microtask drain
+---   after each callback (as Node does). Only ref'd timers keep the loop
+---   alive: the uv timer is ref'd while at least one ref'd timer is pending.
+--- - `setImmediate`: a FIFO queue run by one uv check handle (and a uv idle
+---   handle while ref'd immediates are queued, so that the poll does not
+---   block). Immediates queued while the queue runs wait for the next
+---   iteration, as in Node.
+--- - Microtasks queued from callbacks this library did not create (raw luv
+---   callbacks) are drained by a uv prepare + check handle pair, started only
+---   when the core asks for a drain and stopped by their own callback.
+--- - Nothing of ours stays active when there is nothing to do, so `uv.run()`
+---   returns when the program is idle.
+---
+--- Fake timers: while a clock from `useFakeTimers` is installed, new timers,
+--- intervals, immediates and sleeps are scheduled on the fake clock (an
+--- immediate is a timer due at the current fake time, run when the clock is
+--- advanced, `advance(0)` included) and no uv handle is used for them.
+--- `clock:restore()` discards the fake timers still pending: they never run
+--- (clearing them afterwards is a harmless no-op). Timers created before the
+--- clock was installed stay on real time.
+
+local uv = require("luv")
+
+local type, error, tostring, select, xpcall, setmetatable, getmetatable, rawget =
+  type, error, tostring, select, xpcall, setmetatable, getmetatable, rawget
+local pack, unpack = table.pack, table.unpack
+local traceback = debug.traceback
+local ceil, floor = math.ceil, math.floor
+
+local M = {}
+
+--- Largest delay accepted by setTimeout, as in Node (2^31 - 1 ms).
+local TIMEOUT_MAX = 2147483647
+--- Bound on the number of timers `clock:runAll()` fires.
+local RUNALL_LIMIT = 100000
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
+    return rawget(mt, "__name")
+  end
+  return type(v)
+end
+
+local function argerror(n, fname, expected, v)
+  error(("bad argument #%d to '%s' (%s expected, got %s)")
+    :format(n, fname, expected, typename(v)), 3)
+end
+
+--- Node's delay coercion: anything but a number in [1, 2^31-1] counts as 1.
+local function delay(ms)
+  if type(ms) ~= "number" or not (ms >= 1 and ms <= TIMEOUT_MAX) then
+    return 1
+  end
+  return ms
+end
+
+--- Installs the loop functions into the public module table.
+---@param P table   the public module table (core functions and error classes)
+---@param core table the `promise.core` module (`methods`, `configure`)
+function M.install(P, core)
+  local drain = P.drain
+
+  ---------------------------------------------------------------- reporting
+
+  local lasttrace
+  local function msgh(e)
+    lasttrace = traceback(nil, 2)
+    return e
+  end
+
+  local function report(err, tb)
+    local reporter = P.reportError or P._reportUncaught
+    if reporter then
+      reporter(err, tb)
+    else
+      io.stderr:write("Uncaught error: ", tostring(err), "\n", tb or "", "\n")
+    end
+  end
+
+  local drainnow  -- defined below
+  local drainarmed = false  -- our drain handles are started
+
+  -- true while one of our callbacks runs: we drain right after it, so the
+  -- core's drain requests need no uv handle then
+  local incallback = false
+
+  --- Runs a user callback protected, reports its error, drains microtasks.
+  local function invoke(fn, args)
+    -- microtasks queued outside our callbacks (top-level code, raw luv
+    -- callbacks) run before this macrotask, as in Node
+    if drainarmed then drainnow() end
+    incallback = true
+    local ok, err
+    if args then
+      ok, err = xpcall(fn, msgh, unpack(args, 1, args.n))
+    else
+      ok, err = xpcall(fn, msgh)
+    end
+    incallback = false
+    if not ok then
+      local tb = lasttrace
+      lasttrace = nil
+      report(err, tb)
+    end
+    drainnow()
+  end
+
+  ------------------------------------------- drains for raw luv callbacks
+
+  -- All our uv handles are created once, here, and stay inactive while
+  -- there is nothing to do (so counting handles before and after some work
+  -- sees no difference).
+  local prep, chk = uv.new_prepare(), uv.new_check()  -- drains for raw callbacks
+
+  local function disarm()
+    if drainarmed then
+      drainarmed = false
+      prep:stop()
+      chk:stop()
+    end
+  end
+
+  local function ondrainhandle()
+    disarm()
+    drain()
+  end
+
+  P.onDrainNeeded(function()
+    if incallback or drainarmed then return end
+    drainarmed = true
+    prep:start(ondrainhandle)
+    chk:start(ondrainhandle)
+  end)
+
+  --- Drains the microtask queue now; our drain handles are then not needed.
+  function drainnow()
+    local n = drain()
+    disarm()
+    return n
+  end
+
+  -- Promise.drain() called by hand (a script or spec driving the core) also
+  -- stops the drain handles, so none stays active once the queue is empty.
+  P.drain = drainnow
+
+  ---------------------------------------------------------------- the heap
+
+  -- A scheduler: { heap = {}, n = 0, refs = 0, fake = bool, now = number }.
+  -- Timers hold their index in `idx` while they are in the heap.
+
+  local function less(a, b)
+    local da, db = a.deadline, b.deadline
+    return da < db or (da == db and a.seq < b.seq)
+  end
+
+  -- (comparisons inlined: this is the hot path of every timer)
+  local function siftup(h, i, t)
+    local d, sq = t.deadline, t.seq
+    while i > 1 do
+      local pi = i // 2
+      local parent = h[pi]
+      local pd = parent.deadline
+      if pd < d or (pd == d and parent.seq < sq) then break end
+      h[i] = parent
+      parent.idx = i
+      i = pi
+    end
+    h[i] = t
+    t.idx = i
+  end
+
+  local function siftdown(h, n, i, t)
+    local d, sq = t.deadline, t.seq
+    while true do
+      local c = 2 * i
+      if c > n then break end
+      local child = h[c]
+      local cd = child.deadline
+      if c < n then
+        local right = h[c + 1]
+        local rd = right.deadline
+        if rd < cd or (rd == cd and right.seq < child.seq) then
+          c, child, cd = c + 1, right, rd
+        end
+      end
+      if d < cd or (d == cd and sq < child.seq) then break end
+      h[i] = child
+      child.idx = i
+      i = c
+    end
+    h[i] = t
+    t.idx = i
+  end
+
+  local function heappush(s, t)
+    local n = s.n + 1
+    s.n = n
+    siftup(s.heap, n, t)
+    if t.refed then s.refs = s.refs + 1 end
+  end
+
+  local function heapremove(s, t)
+    local h, i, n = s.heap, t.idx, s.n
+    t.idx = nil
+    if t.refed then s.refs = s.refs - 1 end
+    local last = h[n]
+    h[n] = nil
+    n = n - 1
+    s.n = n
+    if i <= n then
+      if i > 1 and less(last, h[i // 2]) then
+        siftup(h, i, last)
+      else
+        siftdown(h, n, i, last)
+      end
+    end
+  end
+
+  ---------------------------------------------------------- real scheduler
+
+  local real = { heap = {}, n = 0, refs = 0, fake = false }
+  local fake = nil      -- the fake scheduler while a clock is installed
+  local seq = 0
+  local uvtimer = uv.new_timer()  -- the single uv timer
+  local armed = nil     -- deadline the uv timer is armed for
+  local uvrefed = false
+  uvtimer:unref()
+  local firing = false
+
+  local function realnow()
+    uv.update_time()
+    return uv.now()
+  end
+
+  local onfire
+
+  --- Makes the uv timer match the heap: armed no later than the earliest
+  --- deadline, ref'd only while a ref'd timer is pending, stopped when empty.
+  local function rearm()
+    if firing then return end
+    if real.n == 0 then
+      if armed then
+        uvtimer:stop()
+        armed = nil
+      end
+      if uvrefed then
+        uvtimer:unref()
+        uvrefed = false
+      end
+      return
+    end
+    local top = real.heap[1].deadline
+    if not armed or armed > top then
+      -- at least 1 ms, as Node's ScheduleTimer: a uv timer started with 0
+      -- from inside the timers phase would run in that same phase, before
+      -- the immediates queued meanwhile
+      local wait = ceil(top - realnow())
+      if wait < 1 then wait = 1 end
+      uvtimer:start(wait, 0, onfire)
+      armed = top
+    end
+    local want = real.refs > 0
+    if want ~= uvrefed then
+      if want then uvtimer:ref() else uvtimer:unref() end
+      uvrefed = want
+    end
+  end
+
+  --- Runs timer `t` (already out of the heap) of scheduler `s` at `now`.
+  local function runtimer(s, t, now)
+    if t.rep then
+      invoke(t.fn, t.args)
+      if not t.cleared and not t.idx and t.sched == s then
+        -- keeps its creation sequence: on a deadline tie with a timer
+        -- created after the interval, the interval goes first (as in Node,
+        -- whose per-duration lists are ordered by creation)
+        t.deadline = now + t.rep
+        heappush(s, t)
+      end
+    else
+      invoke(t.fn, t.args)
+    end
+  end
+
+  function onfire()
+    armed = nil
+    firing = true
+    local now = realnow()
+    local h = real.heap
+    while real.n > 0 do
+      local t = h[1]
+      if t.deadline > now then break end
+      heapremove(real, t)
+      runtimer(real, t, now)
+    end
+    firing = false
+    rearm()
+  end
+
+  local function changed(s)
+    if not s.fake then rearm() end
+  end
+
+  ------------------------------------------------------------ timer objects
+
+  ---@class promise.Timeout
+  ---@field private fn function
+  ---@field private args table?
+  ---@field private rep number|false  interval period, false for a timeout
+  ---@field private ms number         the (coerced) delay
+  ---@field private deadline number
+  ---@field private seq integer
+  ---@field private idx integer?      position in the heap while pending
+  ---@field private refed boolean
+  ---@field private cleared boolean
+  ---@field private sched table
+  local Timeout = {}
+  Timeout.__index = Timeout
+  Timeout.__name = "Timeout"
+
+  ---@class promise.Immediate
+  local Immediate = {}
+  Immediate.__index = Immediate
+  Immediate.__name = "Immediate"
+
+  local function schednow(s)
+    if s.fake then return s.now end
+    return realnow()
+  end
+
+  local function newtimer(s, fn, ms, rep, args)
+    seq = seq + 1
+    local t = setmetatable({
+      fn = fn, args = args, rep = rep, ms = ms, seq = seq, refed = true,
+      cleared = false, sched = s, deadline = schednow(s) + ms,
+    }, Timeout)
+    heappush(s, t)
+    changed(s)
+    return t
+  end
+
+  local function cleartimer(t)
+    if getmetatable(t) ~= Timeout or t.cleared then return end
+    t.cleared = true
+    if t.idx then
+      heapremove(t.sched, t)
+      changed(t.sched)
+    end
+  end
+
+  --- Keeps the process alive while this timer is pending (the default).
+  ---@return promise.Timeout self
+  function Timeout:ref()
+    if not self.refed then
+      self.refed = true
+      if self.idx then
+        self.sched.refs = self.sched.refs + 1
+        changed(self.sched)
+      end
+    end
+    return self
+  end
+
+  --- Lets the loop exit while this timer is pending.
+  ---@return promise.Timeout self
+  function Timeout:unref()
+    if self.refed then
+      self.refed = false
+      if self.idx then
+        self.sched.refs = self.sched.refs - 1
+        changed(self.sched)
+      end
+    end
+    return self
+  end
+
+  --- True when the timer keeps the loop alive (when pending).
+  ---@return boolean
+  function Timeout:hasRef()
+    return self.refed
+  end
+
+  --- Same as `clearTimeout(self)`.
+  ---@return promise.Timeout self
+  function Timeout:close()
+    cleartimer(self)
+    return self
+  end
+
+  --- Restarts the timer from now with its original delay (Node's refresh);
+  --- a timer that already fired is scheduled again; a cleared one is not.
+  ---@return promise.Timeout self
+  function Timeout:refresh()
+    if self.cleared then return self end
+    local s = self.sched
+    if s.fake and s ~= fake then return self end  -- clock restored
+    if self.idx then heapremove(s, self) end
+    seq = seq + 1
+    self.seq = seq
+    self.deadline = schednow(s) + self.ms
+    heappush(s, self)
+    changed(s)
+    return self
+  end
+
+  local function packargs(...)
+    if select("#", ...) == 0 then return nil end
+    return pack(...)
+  end
+
+  --- Calls `fn(...)` once after `ms` milliseconds (Node semantics: `ms < 1`
+  --- or not a number counts as 1; equal deadlines fire in creation order).
+  ---@param fn function
+  ---@param ms? number
+  ---@return promise.Timeout
+  function P.setTimeout(fn, ms, ...)
+    if not is_callable(fn) then argerror(1, "setTimeout", "function", fn) end
+    return newtimer(fake or real, fn, delay(ms), false, packargs(...))
+  end
+
+  --- Calls `fn(...)` every `ms` milliseconds until cleared.
+  ---@param fn function
+  ---@param ms? number
+  ---@return promise.Timeout
+  function P.setInterval(fn, ms, ...)
+    if not is_callable(fn) then argerror(1, "setInterval", "function", fn) end
+    ms = delay(ms)
+    return newtimer(fake or real, fn, ms, ms, packargs(...))
+  end
+
+  --- Cancels a timer; anything else (nil, a fired timer) is ignored.
+  ---@param t promise.Timeout?
+  function P.clearTimeout(t)
+    cleartimer(t)
+  end
+
+  --- Cancels an interval (same as clearTimeout).
+  ---@param t promise.Timeout?
+  function P.clearInterval(t)
+    cleartimer(t)
+  end
+
+  --------------------------------------------------------------- immediates
+
+  -- real immediates: FIFO queue q[head..tail], lazy removal on clear
+  local q, qhead, qtail = {}, 1, 0
+  local qlive, qrefs = 0, 0      -- queued, not cleared; of those, ref'd
+  local ucheck, uidle = uv.new_check(), uv.new_idle()
+  ucheck:unref()  -- only ref'd immediates keep the loop alive (via uidle)
+  local checking, idling = false, false
+  local qrunning = false          -- onimmediates is walking the queue
+
+  local function noop() end
+
+  local onimmediates
+
+  local function syncimmhandles()
+    if qlive > 0 then
+      if not checking then
+        ucheck:start(onimmediates)
+        checking = true
+      end
+    elseif checking then
+      ucheck:stop()
+      checking = false
+      if not qrunning then q, qhead, qtail = {}, 1, 0 end
+    end
+    local want = qrefs > 0
+    if want ~= idling then
+      if want then uidle:start(noop) else uidle:stop() end
+      idling = want
+    end
+  end
+
+  function onimmediates()
+    local last = qtail
+    qrunning = true
+    while qhead <= last do
+      local im = q[qhead]
+      q[qhead] = nil
+      qhead = qhead + 1
+      if not im.cleared then
+        im.cleared = true
+        im.queued = false
+        qlive = qlive - 1
+        if im.refed then qrefs = qrefs - 1 end
+        invoke(im.fn, im.args)
+      end
+    end
+    qrunning = false
+    syncimmhandles()
+    if qlive == 0 then q, qhead, qtail = {}, 1, 0 end
+  end
+
+  --- Keeps the loop alive while the immediate is pending (the default).
+  ---@return promise.Immediate self
+  function Immediate:ref()
+    if not self.refed then
+      self.refed = true
+      if self.queued then
+        qrefs = qrefs + 1
+        syncimmhandles()
+      elseif self.idx then
+        self.sched.refs = self.sched.refs + 1
+      end
+    end
+    return self
+  end
+
+  --- Lets the loop exit while the immediate is pending.
+  ---@return promise.Immediate self
+  function Immediate:unref()
+    if self.refed then
+      self.refed = false
+      if self.queued then
+        qrefs = qrefs - 1
+        syncimmhandles()
+      elseif self.idx then
+        self.sched.refs = self.sched.refs - 1
+      end
+    end
+    return self
+  end
+
+  --- True when the immediate keeps the loop alive (when pending).
+  ---@return boolean
+  function Immediate:hasRef()
+    return self.refed
+  end
+
+  --- Calls `fn(...)` in the check phase of the loop (after I/O), or, with
+  --- fake timers, when the fake clock next advances.
+  ---@param fn function
+  ---@return promise.Immediate
+  function P.setImmediate(fn, ...)
+    if not is_callable(fn) then argerror(1, "setImmediate", "function", fn) end
+    local args = packargs(...)
+    seq = seq + 1
+    local im = setmetatable({ fn = fn, args = args, refed = true,
+                              cleared = false, queued = false, seq = seq },
+                            Immediate)
+    if fake then
+      im.sched = fake
+      im.deadline = fake.now
+      heappush(fake, im)
+    else
+      im.queued = true
+      qtail = qtail + 1
+      q[qtail] = im
+      qlive = qlive + 1
+      qrefs = qrefs + 1
+      syncimmhandles()
+    end
+    return im
+  end
+
+  --- Cancels an immediate; anything else is ignored.
+  ---@param im promise.Immediate?
+  function P.clearImmediate(im)
+    if getmetatable(im) ~= Immediate or im.cleared then return end
+    im.cleared = true
+    if im.queued then
+      im.queued = false
+      qlive = qlive - 1
+      if im.refed then qrefs = qrefs - 1 end
+      syncimmhandles()
+    elseif im.idx then
+      heapremove(im.sched, im)
+    end
+  end
+
+  -------------------------------------------------------------------- sleep
+
+  --- A promise fulfilled with `opts.value` after `ms` milliseconds.
+  --- `opts.signal` (an AbortSignal) rejects it with the signal's reason and
+  --- stops the timer; `opts.ref = false` lets the loop exit meanwhile.
+  ---@param ms? number
+  ---@param opts? {value: any, signal: promise.AbortSignal?, ref: boolean?}
+  ---@return Promise
+  function P.sleep(ms, opts)
+    if ms ~= nil and type(ms) ~= "number" then argerror(1, "sleep", "number", ms) end
+    if opts ~= nil and type(opts) ~= "table" then
+      return P.reject(P.TypeError(("bad argument #2 to 'sleep' (table expected, got %s)")
+        :format(typename(opts))))
+    end
+    local value, signal, ref
+    if opts then value, signal, ref = opts.value, opts.signal, opts.ref end
+    if signal ~= nil then
+      local AbortSignal = P.AbortSignal
+      local ok = AbortSignal and AbortSignal.is and AbortSignal.is(signal)
+      if not ok and (type(signal) ~= "table" or type(signal.onAbort) ~= "function") then
+        return P.reject(P.TypeError(("bad field 'signal' to 'sleep' (AbortSignal expected, got %s)")
+          :format(typename(signal))))
+      end
+      if signal.aborted then return P.reject(signal.reason) end
+    end
+    if ref ~= nil and type(ref) ~= "boolean" then
+      return P.reject(P.TypeError(("bad field 'ref' to 'sleep' (boolean expected, got %s)")
+        :format(typename(ref))))
+    end
+    local p, resolve, reject = P.withResolvers()
+    local unsubscribe
+    local t = newtimer(fake or real, function()
+      if unsubscribe then unsubscribe() end
+      resolve(value)
+    end, delay(ms), false, nil)
+    if ref == false then t:unref() end
+    if signal then
+      unsubscribe = signal:onAbort(function(reason)
+        cleartimer(t)
+        reject(reason)
+      end)
+    end
+    return p
+  end
+
+  --------------------------------------------------------------------- now
+
+  --- Milliseconds from the clock in use: the loop's monotonic clock (the
+  --- one timer deadlines use), or the fake clock while installed.
+  ---@return number
+  function P.now()
+    if fake then return fake.now end
+    return realnow()
+  end
+
+  ---------------------------------------------------------------- run/wait
+
+  local function checkidle(fname)
+    if uv.loop_mode() ~= nil then
+      error(("%s: the luv loop is already running (use await inside an async function)")
+        :format(fname), 3)
+    end
+  end
+
+  local function neversettled(what)
+    local msg = what .. ": the event loop has nothing left to do"
+    if fake then msg = msg .. " (fake timers are installed: advance the clock)" end
+    return P.Error(msg)
+  end
+
+  --- Runs `Promise.async(fn)(...)`, then the luv loop until it has nothing
+  --- left to do. Returns `true, value` or `false, reason` like pcall.
+  ---@param fn function
+  ---@return boolean ok
+  ---@return any value_or_reason
+  function P.run(fn, ...)
+    if not is_callable(fn) then argerror(1, "run", "function", fn) end
+    checkidle("run")
+    local p = P.async(fn)(...)
+    p:next(nil, noop)  -- its reason is returned: not an unhandled rejection
+    drainnow()
+    local stopped
+    repeat
+      -- true only when uv.stop() ended the run with work left: respect it
+      stopped = uv.run("default")
+      drainnow()
+    until stopped or not uv.loop_alive()
+    local state, v = p:state()
+    if state == "fulfilled" then return true, v end
+    if state == "rejected" then return false, v end
+    if stopped then
+      return false, P.Error("main function never settled: the event loop was stopped (uv.stop)")
+    end
+    return false, neversettled("main function never settled")
+  end
+
+  --- Runs the luv loop until `self` settles; returns its value or raises its
+  --- reason. Raises a TimeoutError after `timeout_ms`.
+  ---@param self Promise
+  ---@param timeout_ms? number
+  ---@return any
+  function core.methods.wait(self, timeout_ms)
+    if not P.is(self) then
+      error(("calling 'wait' on bad self (Promise expected, got %s)"):format(typename(self)), 2)
+    end
+    if timeout_ms ~= nil and (type(timeout_ms) ~= "number" or timeout_ms ~= timeout_ms or timeout_ms < 0) then
+      argerror(1, "wait", "non-negative number", timeout_ms)
+    end
+    checkidle("wait")
+    local state, v = self:state()
+    if state == "rejected" then
+      self:next(nil, noop)  -- wait handles the rejection
+      drainnow()
+    elseif state == "pending" then
+      self:next(nil, noop)  -- wait handles the rejection
+      drainnow()
+      state, v = self:state()
+      if state == "pending" then
+        local timedout, timer = false, nil
+        if timeout_ms then
+          -- always real time: fake timers do not stop a wait from ending
+          timer = newtimer(real, function() timedout = true end,
+                           timeout_ms, false, nil)
+        end
+        repeat
+          uv.run("once")
+          drainnow()
+          state, v = self:state()
+        until state ~= "pending" or timedout or not uv.loop_alive()
+        cleartimer(timer)
+        if state == "pending" then
+          if timedout then
+            error(P.TimeoutError(("wait timed out after %s ms"):format(
+              floor(timeout_ms) == timeout_ms and ("%d"):format(timeout_ms) or tostring(timeout_ms))), 0)
+          end
+          error(neversettled("wait: the promise can never settle"), 0)
+        end
+      end
+    end
+    if state == "rejected" then error(v, 0) end
+    return v
+  end
+
+  core.configure{
+    awaitOutside = function(v)
+      if uv.loop_mode() == nil then
+        return P.resolve(v):wait()
+      end
+      error("await called outside an async function", 3)
+    end,
+  }
+
+  ------------------------------------------------------------- fake timers
+
+  ---@class promise.FakeClock
+  local Clock = {}
+  Clock.__index = Clock
+  Clock.__name = "FakeClock"
+
+  local function checkclock(self, fname)
+    if getmetatable(self) ~= Clock then
+      error(("calling '%s' on bad self (FakeClock expected, got %s)")
+        :format(fname, typename(self)), 3)
+    end
+    if self.sched ~= fake then
+      error(("%s: this fake clock has been restored"):format(fname), 3)
+    end
+  end
+
+  --- Runs the earliest fake timer (popped from `s`) at its deadline.
+  local function firefake(s)
+    local t = s.heap[1]
+    heapremove(s, t)
+    if t.deadline > s.now then s.now = t.deadline end
+    if getmetatable(t) == Immediate then
+      t.cleared = true
+      invoke(t.fn, t.args)
+    else
+      runtimer(s, t, s.now)
+    end
+  end
+
+  --- The current fake time in ms.
+  ---@return number
+  function Clock:now()
+    if getmetatable(self) ~= Clock then checkclock(self, "now") end
+    return self.sched.now
+  end
+
+  --- Moves the fake time forward by `ms`, firing every timer due meanwhile
+  --- in deadline order (the clock set to each timer's deadline as it runs),
+  --- draining microtasks after each. Returns the new time.
+  ---@param ms number
+  ---@return number
+  function Clock:advance(ms)
+    checkclock(self, "advance")
+    if type(ms) ~= "number" or ms ~= ms or ms < 0 or ms == math.huge then
+      argerror(1, "advance", "finite non-negative number", ms)
+    end
+    local s = self.sched
+    local target = s.now + ms
+    drainnow()
+    while s.n > 0 and s.heap[1].deadline <= target and s == fake do
+      firefake(s)
+    end
+    if s.now < target then s.now = target end
+    return s.now
+  end
+
+  --- Fires timers until none is left (at most 100000, against endless
+  --- intervals: more raises an error). Returns the new time.
+  ---@return number
+  function Clock:runAll()
+    checkclock(self, "runAll")
+    local s = self.sched
+    drainnow()
+    local count = 0
+    while s.n > 0 and s == fake do
+      count = count + 1
+      if count > RUNALL_LIMIT then
+        error(("runAll: aborted after %d timers (endless interval?)"):format(RUNALL_LIMIT), 2)
+      end
+      firefake(s)
+    end
+    return s.now
+  end
+
+  --- Number of fake timers and immediates pending.
+  ---@return integer
+  function Clock:countTimers()
+    checkclock(self, "countTimers")
+    return self.sched.n
+  end
+
+  --- Returns to real time. Pending fake timers are discarded: they never run.
+  function Clock:restore()
+    if getmetatable(self) ~= Clock then checkclock(self, "restore") end
+    local s = self.sched
+    if s ~= fake then return end
+    fake = nil
+    local h = s.heap
+    for i = 1, s.n do
+      h[i].idx = nil
+      h[i].cleared = true
+      h[i] = nil
+    end
+    s.n, s.refs = 0, 0
+  end
+
+  --- Installs a fake clock starting at `start_ms` (default 0) as the time
+  --- source of setTimeout, setInterval, setImmediate, sleep and now.
+  ---@param start_ms? number
+  ---@return promise.FakeClock
+  function P.useFakeTimers(start_ms)
+    if start_ms ~= nil and (type(start_ms) ~= "number" or start_ms ~= start_ms) then
+      argerror(1, "useFakeTimers", "number", start_ms)
+    end
+    if fake then
+      error("useFakeTimers: fake timers are already installed (call clock:restore() first)", 2)
+    end
+    fake = { heap = {}, n = 0, refs = 0, fake = true, now = start_ms or 0 }
+    return setmetatable({ sched = fake }, Clock)
+  end
+end
+
+return M
