@@ -1,0 +1,89 @@
+--- Callbacks to promises (RESILIENCE.md, "Callbacks to promises").
+---
+--- ```lua
+--- local stat = Promise.promisify(uv.fs_stat)
+--- local st = stat("/etc/hostname"):await()
+--- ```
+---
+--- `Promise.promisify(fn, [opts])` returns a function that calls
+--- `fn(..., callback)` and returns a promise:
+---
+--- * `callback(err, ...)` rejects with `err` when it is not nil, else fulfils
+---   with the first value after `err` (with `opts.multi`, with
+---   `table.pack` of all of them, so nils and the count are kept).
+--- * Only the first call of the callback counts (as in Node's
+---   `util.promisify`); later calls are ignored.
+--- * An error raised by `fn` rejects the promise with the raised value.
+--- * luv reports a request that could not even be started by returning
+---   `nil, err` instead of calling the callback: such a return (nil, then a
+---   non-nil value) rejects the promise with `err`, so the promise is never
+---   left pending. Any other return value is ignored.
+--- * The callback is always the argument after the last one given (trailing
+---   nils count when passed explicitly: `f(a, nil)` calls `fn(a, nil, cb)`).
+--- * Bad arguments raise Lua errors (`bad argument #1 to 'promisify' ...`).
+
+local Promise = require("promise")
+
+local type, error, tostring, getmetatable, rawget, pcall, select, pairs =
+  type, error, tostring, getmetatable, rawget, pcall, select, pairs
+local pack, unpack = table.pack, table.unpack
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
+---@class promise.PromisifyOptions
+---@field multi boolean? fulfil with `table.pack` of every value after `err`
+
+--- Turns a callback-last function (`callback(err, ...)`) into one that
+--- returns a promise.
+---@param fn function
+---@param opts? promise.PromisifyOptions
+---@return fun(...): Promise
+local function promisify(fn, opts)
+  if not is_callable(fn) then
+    error(("bad argument #1 to 'promisify' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local multi = false
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error(("bad argument #2 to 'promisify' (table expected, got %s)"):format(type(opts)), 2)
+    end
+    for k in pairs(opts) do
+      if k ~= "multi" then
+        error(("bad argument #2 to 'promisify' (unknown option %s)"):format(tostring(k)), 2)
+      end
+    end
+    if opts.multi ~= nil and type(opts.multi) ~= "boolean" then
+      error(("bad argument #2 to 'promisify' (field 'multi': boolean expected, got %s)")
+        :format(type(opts.multi)), 2)
+    end
+    multi = opts.multi or false
+  end
+
+  return function(...)
+    local p, resolve, reject = Promise.withResolvers()
+    local n = select("#", ...)
+    local args = pack(...)
+    args[n + 1] = function(err, ...)
+      if err ~= nil then
+        reject(err)
+      elseif multi then
+        resolve(pack(...))
+      else
+        resolve((...))
+      end
+    end
+    local ok, r1, r2 = pcall(fn, unpack(args, 1, n + 1))
+    if not ok then
+      reject(r1)
+    elseif r1 == nil and r2 ~= nil then
+      reject(r2)
+    end
+    return p
+  end
+end
+
+return promisify
