@@ -1,0 +1,402 @@
+--- The benchmark driver: `make bench`, or `lua5.4 bench/run.lua [options]`.
+---
+--- Runs every workload of bench/workloads/ in a fresh process (so that peak
+--- RSS is per workload), the luv-promise program and, when `node` is found,
+--- the same program in JavaScript, alternating the two; reports the median of
+--- the runs as markdown tables. Exits non-zero when a run fails or computes a
+--- wrong result.
+---
+--- Options:
+---   --runs N      runs per program (default 3; the median is reported)
+---   --only a,b    run only these workloads (a b c d e f mem)
+---   --n N         workload size (default 1000000; c and mem use N/10)
+---   --no-node     skip the JavaScript programs
+---   --help        print this help
+
+local USAGE = [[
+usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
+  --runs N      runs per program, median reported (default 3)
+  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem (default all)
+  --n N         workload size (default 1000000; c and mem use N/10)
+  --no-node     do not run the JavaScript programs even if node is installed
+]]
+
+---@class Workload
+---@field name string
+---@field what string        one-line description
+---@field size fun(n: integer): integer  the size passed to the programs
+---@field expect fun(m: integer): integer the check value a correct run prints
+---@field raw? string        name of the raw-Lua baseline program, if any
+---@field rawwhat? string    what the raw baseline does
+
+local function triangle(m) return m * (m + 1) // 2 end
+local function same(n) return n end
+local function tenth(n) return math.max(1, n // 10) end
+
+---@type Workload[]
+local WORKLOADS = {
+  { name = "a", what = "`Promise.new(r(i)):next(fn)` N times, then drain",
+    size = same, expect = triangle,
+    raw = "a_raw", rawwhat = "create + call executor and handler closures" },
+  { name = "b", what = "one chain of N `next`s on a resolved promise, awaited",
+    size = same, expect = same },
+  { name = "c", what = "`Promise.all` over N/10 resolved promises",
+    size = tenth, expect = triangle },
+  { name = "d", what = "N `await`s of plain values in one async function",
+    size = same, expect = triangle,
+    raw = "d_raw", rawwhat = "coroutine yield/resume round trip" },
+  { name = "e", what = "N pending promises with one `next` each, then all resolved",
+    size = same, expect = triangle },
+  { name = "f", what = "N `setTimeout(fn, 0)` each resolving a promise",
+    size = same, expect = triangle },
+}
+local MEM = { name = "mem", size = tenth, expect = triangle }
+
+---------------------------------------------------------------- utilities
+
+local function die(msg)
+  io.stderr:write("bench/run.lua: ", msg, "\n")
+  os.exit(2)
+end
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- Runs a shell command; returns its output and whether it exited with 0.
+---@param cmd string
+---@return string output, boolean ok, string how
+local function capture(cmd)
+  local f = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = f:read("a")
+  local ok, how, code = f:close()
+  return out, ok == true, ("%s %s"):format(how, code)
+end
+
+local function median(xs)
+  local s = {}
+  for i, x in ipairs(xs) do s[i] = x end
+  table.sort(s)
+  local k = #s
+  if k == 0 then return nil end
+  if k % 2 == 1 then return s[(k + 1) // 2] end
+  return (s[k // 2] + s[k // 2 + 1]) / 2
+end
+
+local function readfile(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Formats a rate: 1234567 -> "1.23 M".
+local function rate(x)
+  if not x then return "—" end
+  if x >= 1e6 then return ("%.2f M"):format(x / 1e6) end
+  if x >= 1e3 then return ("%.1f k"):format(x / 1e3) end
+  return ("%.0f"):format(x)
+end
+
+local function mb(kb)
+  if not kb then return "—" end
+  return ("%.1f MB"):format(kb / 1024)
+end
+
+local function ns(x)
+  if not x then return "—" end
+  return ("%.0f ns"):format(x)
+end
+
+---------------------------------------------------------------- arguments
+
+local opts = { runs = 3, n = 1000000, node = true, only = nil }
+do
+  local i = 1
+  local function value(name)
+    i = i + 1
+    local v = arg[i]
+    if v == nil then die(("option %s needs a value\n%s"):format(name, USAGE)) end
+    return v
+  end
+  local function posint(name, v)
+    local x = math.tointeger(tonumber(v))
+    if not x or x < 1 then
+      die(("option %s: positive integer expected, got '%s'"):format(name, v))
+    end
+    return x
+  end
+  while arg[i] do
+    local a = arg[i]
+    if a == "--runs" then opts.runs = posint(a, value(a))
+    elseif a == "--n" then opts.n = posint(a, value(a))
+    elseif a == "--no-node" then opts.node = false
+    elseif a == "--only" then
+      opts.only = {}
+      for w in value(a):gmatch("[^,%s]+") do opts.only[w] = true end
+    elseif a == "--help" or a == "-h" then io.write(USAGE) os.exit(0)
+    else die(("unknown option '%s'\n%s"):format(a, USAGE))
+    end
+    i = i + 1
+  end
+  if opts.only then
+    local known = { mem = true }
+    for _, w in ipairs(WORKLOADS) do known[w.name] = true end
+    for w in pairs(opts.only) do
+      if not known[w] then die(("--only: unknown workload '%s'"):format(w)) end
+    end
+  end
+end
+
+local function selected(name)
+  return opts.only == nil or opts.only[name] == true
+end
+
+---------------------------------------------------------------- environment
+
+local HERE = (arg[0]:match("^(.*)[/\\]")) or "."
+local DIR = HERE .. "/workloads"
+
+-- the interpreter running this script (arg's lowest index), else lua5.4
+local LUA = "lua5.4"
+do
+  local lo = 0
+  while arg[lo - 1] do lo = lo - 1 end
+  if lo < 0 and not arg[lo]:match("^%-") then LUA = arg[lo] end
+end
+
+local function loadavg()
+  local f = io.open("/proc/loadavg", "r")
+  if not f then return nil end
+  local s = f:read("l")
+  f:close()
+  return s and s:match("^(%S+ %S+ %S+)")
+end
+local LOAD_START = loadavg()
+
+local NODE = nil
+if opts.node then
+  local out, ok = capture("command -v node")
+  if ok then NODE = out:match("[^\n]+") end
+end
+
+-- a hung run (a loop bug, say) must not hang the suite
+local TIMEOUT = ""
+if select(2, capture("command -v timeout")) then TIMEOUT = "timeout 600 " end
+
+---------------------------------------------------------------- running
+
+--- Runs one program once; returns its parsed result line or nil, message.
+---@param lang "lua"|"node"
+---@param prog string program name in bench/workloads (without extension)
+---@param size integer
+---@return table? result, string? err
+local function run1(lang, prog, size)
+  local cmd
+  if lang == "lua" then
+    cmd = ("%s%s %s %d"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size)
+  else
+    local flags = prog == "mem" and " --expose-gc" or ""
+    cmd = ("%s%s%s %s %d"):format(TIMEOUT, quote(NODE), flags,
+      quote(DIR .. "/" .. prog .. ".js"), size)
+  end
+  local out, ok, how = capture(cmd)
+  if not ok then
+    return nil, ("%s exited (%s):\n%s"):format(cmd, how, out)
+  end
+  local r = {}
+  local line = out:match("[^\n]*check=[^\n]*")
+  if not line then return nil, ("%s printed no result:\n%s"):format(cmd, out) end
+  for k, v in line:gmatch("([%w_]+)=(%S+)") do r[k] = v end
+  return r
+end
+
+local failures = {}
+
+local function fail(msg)
+  failures[#failures + 1] = msg
+  io.stderr:write("FAIL: ", msg, "\n")
+end
+
+--- Runs a program `opts.runs` times (one call per run), checking each result.
+--- Returns the lists of elapsed seconds and peak RSS (kB), or nil on failure.
+local function sampler(lang, prog, size, expected)
+  local s = { elapsed = {}, rss = {}, bytes = {}, bytes_resolve = {}, failed = false }
+  function s.once()
+    if s.failed then return end
+    local r, err = run1(lang, prog, size)
+    if not r then
+      s.failed = true
+      fail(err)
+      return
+    end
+    if r.check ~= tostring(expected) then
+      s.failed = true
+      fail(("%s %s (size %d): check=%s, expected %s"):format(lang, prog, size,
+        tostring(r.check), tostring(expected)))
+      return
+    end
+    for _, k in ipairs{ "elapsed", "bytes", "bytes_resolve" } do
+      if r[k] then table.insert(s[k], tonumber(r[k])) end
+    end
+    if r.maxrss_kb then table.insert(s.rss, tonumber(r.maxrss_kb)) end
+  end
+  function s.med(k)
+    if s.failed then return nil end
+    return median(s[k])
+  end
+  return s
+end
+
+local function progress(fmt, ...)
+  io.stderr:write(fmt:format(...))
+  io.stderr:flush()
+end
+
+local rows, rawrows = {}, {}
+for _, w in ipairs(WORKLOADS) do
+  if selected(w.name) then
+    local size = w.size(opts.n)
+    local expected = w.expect(size)
+    local lua = sampler("lua", w.name, size, expected)
+    local node = NODE and sampler("node", w.name, size, expected)
+    local raw = w.raw and sampler("lua", w.raw, size, expected)
+    progress("%s (size %d):", w.name, size)
+    for r = 1, opts.runs do
+      -- alternate which one goes first, so drifting load hits both alike
+      if r % 2 == 1 or not node then
+        lua.once(); if node then node.once() end
+      else
+        node.once(); lua.once()
+      end
+      if raw then raw.once() end
+      progress(" %d", r)
+    end
+    progress("\n")
+    -- the individual times, so the spread behind each median is visible
+    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw } } do
+      local label, smp = x[1], x[2]
+      if smp and #smp.elapsed > 0 then
+        local ts = {}
+        for i, t in ipairs(smp.elapsed) do ts[i] = ("%.4f"):format(t) end
+        progress("  %-5s %s s\n", label, table.concat(ts, " "))
+      end
+    end
+    local function ops(s)
+      local t = s and s.med("elapsed")
+      return t and t > 0 and size / t or nil
+    end
+    rows[#rows + 1] = { w = w, size = size, lua = ops(lua), node = ops(node),
+      lt = lua.med("elapsed"), nt = node and node.med("elapsed"),
+      lrss = lua.med("rss"), nrss = node and node.med("rss") }
+    if raw then
+      rawrows[#rawrows + 1] = { w = w, size = size, raw = ops(raw), lua = ops(lua) }
+    end
+  end
+end
+
+local memrow
+if selected("mem") then
+  local size = MEM.size(opts.n)
+  local expected = MEM.expect(size)
+  local lua = sampler("lua", "mem", size, expected)
+  local node = NODE and sampler("node", "mem", size, expected)
+  progress("mem (size %d):", size)
+  for r = 1, opts.runs do
+    lua.once()
+    if node then node.once() end
+    progress(" %d", r)
+  end
+  progress("\n")
+  memrow = { size = size,
+    lua = lua.med("bytes"), lua_r = lua.med("bytes_resolve"),
+    node = node and node.med("bytes"), node_r = node and node.med("bytes_resolve") }
+end
+
+---------------------------------------------------------------- the report
+
+local function machine()
+  local info = {}
+  local cpuinfo = readfile("/proc/cpuinfo") or ""
+  local model = cpuinfo:match("model name%s*:%s*([^\n]+)")
+  local cores = 0
+  for _ in ("\n" .. cpuinfo):gmatch("\nprocessor%s*:") do cores = cores + 1 end
+  if model then info[#info + 1] = model end
+  if cores > 0 then info[#info + 1] = ("%d cores"):format(cores) end
+  local load = loadavg()
+  if load then
+    info[#info + 1] = ("load average %s at the start, %s at the end"):format(LOAD_START, load)
+  end
+  return table.concat(info, ", ")
+end
+
+local versions = { _VERSION }
+do
+  local ok, uv = pcall(require, "luv")
+  if ok then versions[#versions + 1] = "luv " .. uv.version_string() end
+  if NODE then
+    local out, ok2 = capture(quote(NODE) .. " --version")
+    if ok2 then versions[#versions + 1] = "node " .. out:match("[^\n]+") end
+  end
+end
+
+local out = {}
+local function p(fmt, ...) out[#out + 1] = fmt:format(...) end
+
+p("## luv-promise benchmarks")
+p("")
+p("N = %d, median of %d run%s per program, each run a fresh process; %s.",
+  opts.n, opts.runs, opts.runs == 1 and "" or "s", table.concat(versions, ", "))
+p("Machine: %s.", machine())
+p("")
+p("| workload | what | size | luv-promise ops/s | node ops/s | time lua/node | lua peak RSS | node peak RSS |")
+p("|---|---|---:|---:|---:|---:|---:|---:|")
+for _, r in ipairs(rows) do
+  local ratio = (r.lt and r.nt and r.nt > 0) and ("%.2f×"):format(r.lt / r.nt) or "—"
+  p("| %s | %s | %d | %s | %s | %s | %s | %s |", r.w.name, r.w.what, r.size,
+    rate(r.lua), rate(r.node), ratio, mb(r.lrss), mb(r.nrss))
+end
+
+if #rawrows > 0 then
+  p("")
+  p("Cost of the promise machinery over the same work in raw Lua:")
+  p("")
+  p("| workload | raw Lua baseline | raw ops/s | luv-promise ops/s | raw per op"
+    .. " | luv-promise per op | machinery per op |")
+  p("|---|---|---:|---:|---:|---:|---:|")
+  for _, r in ipairs(rawrows) do
+    local rawns = r.raw and 1e9 / r.raw
+    local luans = r.lua and 1e9 / r.lua
+    p("| %s | %s | %s | %s | %s | %s | %s |", r.w.name, r.w.rawwhat,
+      rate(r.raw), rate(r.lua), ns(rawns), ns(luans),
+      ns(rawns and luans and luans - rawns))
+  end
+end
+
+if memrow then
+  local function bytes(x) return x and ("%.0f B"):format(x) or "—" end
+  p("")
+  p("Memory per pending promise with one handler (the promise, the handler and")
+  p("the promise `next` returns; %d of them, from collectgarbage(\"count\") /", memrow.size)
+  p("node's heapUsed deltas after full collections):")
+  p("")
+  p("| | luv-promise | node |")
+  p("|---|---:|---:|")
+  p("| resolve function dropped | %s | %s |", bytes(memrow.lua), bytes(memrow.node))
+  p("| resolve function kept | %s | %s |", bytes(memrow.lua_r), bytes(memrow.node_r))
+end
+
+if not NODE then
+  p("")
+  p(opts.node and "node not found: JavaScript programs not run."
+    or "--no-node: JavaScript programs not run.")
+end
+
+if #failures > 0 then
+  p("")
+  p("**%d run%s FAILED** (see stderr).", #failures, #failures == 1 and "" or "s")
+end
+
+io.write(table.concat(out, "\n"), "\n")
+os.exit(#failures == 0 and 0 or 1)
