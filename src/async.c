@@ -33,32 +33,62 @@ static void subscribe (lua_State *L, pr_State *S, int co, int p) {
 
 
 /*
+** In a job that resumes a coroutine, with the queue empty, the job its
+** await would queue is the very next one to run: when the awaited value is
+** plain or a fulfilled promise of ours, turn the yielded value on 'th' into
+** the arguments of that resumption and say so, saving the round trip
+** through the queue.
+*/
+static int readynow (pr_State *S, lua_State *th) {
+  int v = lua_gettop(th);
+  int t = lua_type(th, v);
+  if (S->count != 0) return 0;
+  if (t == LUA_TTABLE) return 0;
+  if (t == LUA_TUSERDATA) {
+    pr_Promise *pp = pr_topromise(th, S, v);
+    if (pp == NULL || pp->state != PR_FULFILLED) return 0;
+    pp->flags |= PR_HANDLED;
+    lua_getiuservalue(th, v, PR_UV_A);
+    lua_replace(th, v);
+  }
+  lua_pushboolean(th, 1);
+  lua_insert(th, v);
+  return 1;
+}
+
+
+/*
 ** Resume the async coroutine at stack index 'co' with the 'nargs' values
 ** on its stack, and handle what it did: awaited, returned or raised. 'p'
-** is the promise of the async call.
+** is the promise of the async call. 'injob' is true when the caller is the
+** drain loop running this coroutine's continuation job.
 */
-void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p) {
+void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
+                int injob) {
   lua_State *th = lua_tothread(L, co);
   lua_State *prev = S->current;
   int top = lua_gettop(L);
   int status, nres;
-  S->current = th;
-  S->awaiting = 0;
-  status = lua_resume(th, L, nargs, &nres);
-  S->current = prev;
-  if (status == LUA_YIELD) {
-    if (S->awaiting) {
-      S->awaiting = 0;
+  for (;;) {
+    S->current = th;
+    S->awaiting = 0;
+    status = lua_resume(th, L, nargs, &nres);
+    S->current = prev;
+    if (status != LUA_YIELD || !S->awaiting) break;
+    S->awaiting = 0;
+    if (!injob || !readynow(S, th)) {
       lua_xmove(th, L, 1);
       subscribe(L, S, co, p);
+      lua_settop(L, top);
+      return;
     }
-    else {
-      lua_pop(th, nres);
-      pr_newerror(L, PR_SUV_ERROR,
-                  "coroutine.yield called in an async function "
-                  "(use await)");
-      pr_capreject(L, S, p, top + 1, 0);
-    }
+    nargs = 2;
+  }
+  if (status == LUA_YIELD) {
+    lua_pop(th, nres);
+    pr_newerror(L, PR_SUV_ERROR,
+                "coroutine.yield called in an async function (use await)");
+    pr_capreject(L, S, p, top + 1, 0);
   }
   else if (status == LUA_OK) {
     if (nres > 0) {
@@ -88,7 +118,7 @@ static int asynccall (lua_State *L) {
   lua_xmove(L, co, 1);
   lua_rotate(L, 1, 2);                    /* co, promise, args... */
   lua_xmove(L, co, n);
-  pr_resume(L, S, 1, n, 2);
+  pr_resume(L, S, 1, n, 2, 0);
   return 1;
 }
 

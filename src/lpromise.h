@@ -121,7 +121,8 @@ void pr_pushtrace (lua_State *L);
 void pr_openqueue (lua_State *L);
 
 /* async.c */
-void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p);
+void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
+                int injob);
 void pr_openasync (lua_State *L);
 
 /* combinators.c */

@@ -18,6 +18,8 @@
 
 static const char tracekey = 't';  /* registry key of the last traceback */
 
+#define DRAIN_MSGH 2  /* stack index of the message handler in a drain */
+
 
 /* {====================================================== errors */
 
@@ -198,7 +200,7 @@ static void runthen (lua_State *L, pr_State *S, lua_Integer word, int a,
   }
   lua_pushvalue(L, a);
   lua_pushvalue(L, v);
-  if (pr_pcall(L, 1, 1) == LUA_OK)
+  if (lua_pcall(L, 1, 1, DRAIN_MSGH) == LUA_OK)
     pr_capresolve(L, S, c, v + 1);
   else {
     pr_pushtrace(L);
@@ -233,7 +235,7 @@ static void runawait (lua_State *L, pr_State *S, lua_Integer word, int a,
   else
     lua_pushvalue(L, b);
   lua_xmove(L, co, 1);
-  pr_resume(L, S, a, 2, c);
+  pr_resume(L, S, a, 2, c, 1);
 }
 
 
@@ -273,18 +275,19 @@ static int drainloop (lua_State *L) {
   lua_Integer ran = 0;
   lua_settop(L, 0);
   lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);  /* 1 */
+  lua_pushcfunction(L, msgh);                       /* 2: DRAIN_MSGH */
   do {
     while (S->count > 0) {
       lua_Integer k, slot = 4 * S->head;
-      for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 2..5 */
+      for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 3..6 */
       for (k = 1; k <= 4; k++) {
         lua_pushnil(L);
         lua_rawseti(L, 1, slot + k);
       }
       S->count--;
       S->head = (S->count == 0) ? 0 : (S->head + 1) & (S->cap - 1);
-      dispatch(L, S, lua_tointeger(L, 2), 3, 4, 5);
-      lua_settop(L, 1);
+      dispatch(L, S, lua_tointeger(L, 3), 4, 5, 6);
+      lua_settop(L, 2);
       ran++;
     }
     if (S->nrejected > 0) checkrejections(L, S);
