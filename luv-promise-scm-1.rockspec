@@ -32,5 +32,10 @@ build = {
     ["promise.errors"] = "lua/promise/errors.lua",
     ["promise.loop"] = "lua/promise/loop.lua",
     ["promise.abort"] = "lua/promise/abort.lua",
+    ["promise.ioerror"] = "lua/promise/ioerror.lua",
+    ["promise.fs"] = "lua/promise/fs.lua",
+    ["promise.net"] = "lua/promise/net.lua",
+    ["promise.dns"] = "lua/promise/dns.lua",
+    ["promise.process"] = "lua/promise/process.lua",
   },
 }

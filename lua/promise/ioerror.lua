@@ -1,0 +1,188 @@
+--- Shared plumbing of the promisified luv I/O modules (IO.md): luv errors
+--- turned into `Promise.IOError`, argument checks, callbacks that drain the
+--- microtask queue, and the SIGPIPE guard of streams.
+---
+--- luv reports errors in two shapes:
+--- * fs calls and synchronous failures: a string `"ENOENT: no such file or
+---   directory: /x"` (name, text, and for fs calls the path), plus the bare
+---   name as an extra value in synchronous calls;
+--- * stream, connect and getaddrinfo callbacks: the bare name, `"ECONNREFUSED"`.
+--- Both become an IOError with `code` = the name and `message` = luv's text
+--- (for a bare name, the name and libuv's text for it, as luv would print it).
+
+local Promise = require("promise")
+local uv = require("luv")
+
+local type, tostring, getmetatable, rawget, error = type, tostring, getmetatable, rawget, error
+
+local M = {}
+
+-- libuv's strerror texts for the names that luv reports bare (luv 1.44 has
+-- no uv.strerror).
+local TEXTS = {
+  E2BIG = "argument list too long",
+  EACCES = "permission denied",
+  EADDRINUSE = "address already in use",
+  EADDRNOTAVAIL = "address not available",
+  EAFNOSUPPORT = "address family not supported",
+  EAGAIN = "resource temporarily unavailable",
+  EAI_ADDRFAMILY = "address family not supported",
+  EAI_AGAIN = "temporary failure",
+  EAI_BADFLAGS = "bad ai_flags value",
+  EAI_CANCELED = "request canceled",
+  EAI_FAIL = "permanent failure",
+  EAI_FAMILY = "ai_family not supported",
+  EAI_MEMORY = "out of memory",
+  EAI_NODATA = "no address",
+  EAI_NONAME = "unknown node or service",
+  EAI_SERVICE = "service not available for socket type",
+  EAI_SOCKTYPE = "socket type not supported",
+  EBADF = "bad file descriptor",
+  EBUSY = "resource busy or locked",
+  ECANCELED = "operation canceled",
+  ECONNABORTED = "software caused connection abort",
+  ECONNREFUSED = "connection refused",
+  ECONNRESET = "connection reset by peer",
+  EHOSTUNREACH = "host is unreachable",
+  EINVAL = "invalid argument",
+  EISCONN = "socket is already connected",
+  EMFILE = "too many open files",
+  ENETDOWN = "network is down",
+  ENETUNREACH = "network is unreachable",
+  ENOBUFS = "no buffer space available",
+  ENOENT = "no such file or directory",
+  ENOMEM = "not enough memory",
+  ENOTCONN = "socket is not connected",
+  ENOTSOCK = "socket operation on non-socket",
+  EPERM = "operation not permitted",
+  EPIPE = "broken pipe",
+  ETIMEDOUT = "connection timed out",
+  EOF = "end of file",
+}
+
+---@class promise.IOErrorFields
+---@field path string?     the file the call was about
+---@field syscall string?  the luv/libuv operation, e.g. "open", "connect"
+---@field address string?  for sockets
+---@field port integer?    for sockets
+
+--- Turns a luv error (`"CODE: text[: path]"` or a bare `"CODE"`) into a
+--- `Promise.IOError` with `code`, `message` and the given fields. A bare name
+--- gets libuv's text for it and `": " .. where` (default `fields.path`), as
+--- luv's own messages have.
+---@param err string|any luv's error value
+---@param fields promise.IOErrorFields?
+---@param name string? the error name when luv gave it separately
+---@param where string? appended to a bare name's message
+---@return table err a Promise.IOError
+function M.fromLuv(err, fields, name, where)
+  local message = tostring(err)
+  local code = name
+  if not code then
+    code = message:match("^([%u][%u%d_]*):") or message:match("^([%u][%u%d_]*)$")
+  end
+  if message == code then
+    local text = TEXTS[code]
+    if text then message = code .. ": " .. text end
+    where = where or (fields and fields.path)
+    if where then message = message .. ": " .. where end
+  end
+  local f = { code = code or "EIO" }
+  if fields then
+    for k, v in pairs(fields) do f[k] = v end
+  end
+  return Promise.IOError(message, f)
+end
+
+--- An IOError of our own (no luv error behind it), e.g. `ERR_SOCKET_CLOSED`.
+---@param code string
+---@param message string
+---@param fields table?
+---@return table err
+function M.new(code, message, fields)
+  local f = { code = code }
+  if fields then
+    for k, v in pairs(fields) do f[k] = v end
+  end
+  return Promise.IOError(message, f)
+end
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
+    return rawget(mt, "__name")
+  end
+  return type(v)
+end
+M.typename = typename
+
+--- Raises `bad argument #n to 'fname' (expected expected, got type)` at the
+--- caller of the public function.
+---@param n integer
+---@param fname string
+---@param expected string
+---@param v any
+function M.argerror(n, fname, expected, v)
+  error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected, typename(v)), 3)
+end
+
+--- Checks `opts` (nil or a table) and its `signal` field (nil or an
+--- AbortSignal); raises a Lua error pointing at the caller otherwise.
+---@param opts any
+---@param n integer the argument position of opts
+---@param fname string
+---@return table opts never nil
+function M.checkopts(opts, n, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, typename(opts)), 3)
+  end
+  local s = opts.signal
+  if s ~= nil and not Promise.AbortSignal.is(s) then
+    error(("bad argument #%d to '%s' (field 'signal': AbortSignal expected, got %s)")
+      :format(n, fname, typename(s)), 3)
+  end
+  return opts
+end
+
+--- Wraps a luv callback: runs it, then drains the microtask queue (as the
+--- loop does after each of its own callbacks, like Node after a macrotask).
+---@param fn function
+---@return function
+function M.cb(fn)
+  return function(...)
+    Promise.drain()
+    fn(...)
+    Promise.drain()
+  end
+end
+
+-- SIGPIPE: libuv writes to sockets and pipes with write(2), so writing to a
+-- peer that went away would kill the process (Node ignores SIGPIPE). While
+-- a stream of ours is open, an unref'd signal handle catches SIGPIPE, and
+-- the write fails with EPIPE instead. Stopped when the last stream closes,
+-- so no handle stays active when idle.
+local sigpipe, streams = nil, 0
+local function noop() end
+
+--- Counts one more open stream (starts the SIGPIPE guard).
+function M.streamOpened()
+  streams = streams + 1
+  if streams == 1 then
+    if not sigpipe then
+      sigpipe = uv.new_signal()
+      sigpipe:unref()
+    end
+    sigpipe:start("sigpipe", noop)
+  end
+end
+
+--- Counts one stream less (stops the SIGPIPE guard after the last).
+function M.streamClosed()
+  streams = streams - 1
+  if streams == 0 and sigpipe then
+    sigpipe:stop()
+  end
+end
+
+return M

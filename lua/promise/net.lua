@@ -1,0 +1,534 @@
+--- Promisified TCP (IO.md, `require("promise.net")`).
+---
+--- ```lua
+--- local net = require("promise.net")
+--- local server = await(net.listen({ host = "127.0.0.1", port = 0 }, function(sock)
+---   local line = await(sock:readLine())
+--- end))
+--- local sock = await(net.connect{ host = "127.0.0.1", port = server.port })
+--- await(sock:write("hello\n"))
+--- ```
+---
+--- Sockets
+--- * Reading is pull-based, with backpressure: luv reads only while someone
+---   waits in `read`/`readLine`; a chunk that arrives with nobody waiting is
+---   kept (at most one chunk, luv's read size, 64 KiB) and reading stops
+---   until the next call. A slow reader so slows the peer down through TCP.
+--- * `read` resolves with the next chunk, or nil once the peer has shut its
+---   side down (end of stream). `readLine` resolves with the next line
+---   without its "\n" (and a "\r" before it), the last unterminated line at
+---   the end, then nil. Use one reader at a time.
+--- * `write` resolves once luv has handed the data to the kernel.
+--- * No handle outlives an error: a read or write error closes the socket
+---   (later calls reject with that error); so does aborting a read or a
+---   write through `opts.signal`, which rejects with the signal's reason.
+---   Calls on a socket closed by `close()` reject with an IOError whose code
+---   is `"ERR_SOCKET_CLOSED"` (as in Node). Every rejection caused by an
+---   error or an abort happens after the handle is closed.
+--- * Each socket handed to a server's handler is closed when the handler
+---   (an async function) returns or fails; an error it raises is reported
+---   as an unhandled rejection.
+---
+--- `connect` resolves names first (`dns.lookup`), tries each address in
+--- turn and rejects with the last error (`code` e.g. `"ECONNREFUSED"`,
+--- `syscall = "connect"`, `address`, `port`). Aborting it closes the handle.
+--- `listen` resolves with a server once bound (`server.port`, the actual
+--- port, also when 0 was asked for); `server:close()` stops accepting and
+--- resolves when the listening handle is closed and every connection's
+--- handler has finished (`server:close{ force = true }` closes the
+--- connections too).
+
+local Promise = require("promise")
+local uv = require("luv")
+local ioerror = require("promise.ioerror")
+local dns = require("promise.dns")
+
+local type, error, setmetatable, getmetatable, tostring, pcall, ipairs, pairs, rawget =
+  type, error, setmetatable, getmetatable, tostring, pcall, ipairs, pairs, rawget
+local concat, remove = table.concat, table.remove
+local async, await = Promise.async, Promise.await
+local cb, fromLuv, checkopts, argerror = ioerror.cb, ioerror.fromLuv, ioerror.checkopts, ioerror.argerror
+
+local M = {}
+
+---------------------------------------------------------------- handles
+
+--- A new TCP handle (counted for the SIGPIPE guard).
+local function newtcp()
+  local h = uv.new_tcp()
+  ioerror.streamOpened()
+  return h
+end
+
+--- Closes a handle; `fn()` runs (and microtasks drain) once it is closed.
+local function closehandle(h, fn)
+  if h:is_closing() then
+    -- someone else is closing it: their callback ends the count
+    if fn then Promise.queueMicrotask(fn) end
+    return
+  end
+  h:close(cb(function()
+    ioerror.streamClosed()
+    if fn then fn() end
+  end))
+end
+
+local function closederror(syscall)
+  return ioerror.new("ERR_SOCKET_CLOSED", "Socket is closed", { syscall = syscall })
+end
+
+---------------------------------------------------------------- sockets
+
+---@class promise.net.Socket
+---@field handle userdata     the luv uv_tcp_t (nil once closed)
+---@field remoteAddress string?
+---@field remotePort integer?
+---@field localAddress string?
+---@field localPort integer?
+---@field private _buf string?       data received that nobody has asked for yet
+---@field private _waiters table     readers waiting: { resolve, reject, unsubscribe }
+---@field private _reading boolean   luv is reading
+---@field private _eof boolean
+---@field private _err table?        the error that closed the socket
+---@field private _closed Promise?   the close in progress or done
+local Socket = {}
+Socket.__index = Socket
+Socket.__name = "Socket"
+
+local function checksock(self, fname)
+  if getmetatable(self) ~= Socket then
+    error(("calling '%s' on bad self (Socket expected, got %s)"):format(fname, ioerror.typename(self)), 3)
+  end
+end
+
+local function newsocket(h)
+  local s = setmetatable({ handle = h, _waiters = {}, _reading = false, _eof = false }, Socket)
+  local peer = h:getpeername()
+  if peer then s.remoteAddress, s.remotePort = peer.ip, peer.port end
+  local me = h:getsockname()
+  if me then s.localAddress, s.localPort = me.ip, me.port end
+  return s
+end
+
+local function stopreading(self)
+  if self._reading then
+    self._reading = false
+    if not self.handle:is_closing() then self.handle:read_stop() end
+  end
+end
+
+--- Closes the handle and rejects every waiting reader with `err` (each
+--- waiter's own reason when `reasons` maps it). Returns the close promise.
+local function destroy(self, err, syscall)
+  if self._closed then return self._closed end
+  local p, resolve = Promise.withResolvers()
+  self._closed = p
+  self._err = err
+  local waiters = self._waiters
+  self._waiters = {}
+  self._buf = nil
+  self._reading = false
+  local h = self.handle
+  closehandle(h, function()
+    self.handle = nil
+    local e = err or closederror(syscall or "read")
+    for _, w in ipairs(waiters) do
+      if w.unsubscribe then w.unsubscribe() end
+      w.reject(e)
+    end
+    resolve(nil)
+  end)
+  return p
+end
+
+local onread  -- function(self, err, data)
+
+local function startreading(self)
+  if not self._reading then
+    self._reading = true
+    self.handle:read_start(self._onread)
+  end
+end
+
+function onread(self, err, data)
+  if err then
+    destroy(self, fromLuv(err, { syscall = "read" }))
+    return
+  end
+  if data == nil then  -- end of stream
+    self._eof = true
+    stopreading(self)
+    local waiters = self._waiters
+    self._waiters = {}
+    for _, w in ipairs(waiters) do
+      if w.unsubscribe then w.unsubscribe() end
+      w.resolve(nil)
+    end
+    return
+  end
+  local w = remove(self._waiters, 1)
+  if w then
+    if w.unsubscribe then w.unsubscribe() end
+    w.resolve(data)
+  else
+    self._buf = (self._buf or "") .. data
+  end
+  if #self._waiters == 0 then stopreading(self) end
+end
+
+--- The next chunk: the buffered one, or the next one luv reads.
+local function pull(self, signal)
+  local buf = self._buf
+  if buf then
+    self._buf = nil
+    return Promise.resolve(buf)
+  end
+  if self._err then return Promise.reject(self._err) end
+  if self._closed then return Promise.reject(closederror("read")) end
+  if self._eof then return Promise.resolve(nil) end
+  if signal and signal.aborted then
+    local reason = signal.reason
+    return destroy(self, nil, "read"):next(function() error(reason, 0) end)
+  end
+  local p, resolve, reject = Promise.withResolvers()
+  local w = { resolve = resolve, reject = reject }
+  local waiters = self._waiters
+  waiters[#waiters + 1] = w
+  if signal then
+    w.unsubscribe = signal:onAbort(function(reason)
+      for i, x in ipairs(self._waiters) do
+        if x == w then remove(self._waiters, i) break end
+      end
+      destroy(self, nil, "read"):next(function() reject(reason) end)
+    end)
+  end
+  startreading(self)
+  return p
+end
+
+--- The next chunk of data, or nil at the end of the stream.
+---@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
+---@return Promise # of string|nil
+function Socket:read(opts)
+  checksock(self, "read")
+  opts = checkopts(opts, 1, "read")
+  return pull(self, opts.signal)
+end
+
+local readline = async(function(self, signal)
+  local parts = {}
+  while true do
+    local chunk = await(pull(self, signal))
+    if chunk == nil then
+      if #parts == 0 then return nil end
+      return concat(parts)
+    end
+    local i = chunk:find("\n", 1, true)
+    if i then
+      parts[#parts + 1] = chunk:sub(1, i - 1)
+      if i < #chunk then self._buf = chunk:sub(i + 1) .. (self._buf or "") end
+      local line = concat(parts)
+      if line:byte(-1) == 13 then line = line:sub(1, -2) end
+      return line
+    end
+    parts[#parts + 1] = chunk
+  end
+end)
+
+--- The next line without its end of line ("\n" or "\r\n"); the last line
+--- even when unterminated; then nil.
+---@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
+---@return Promise # of string|nil
+function Socket:readLine(opts)
+  checksock(self, "readLine")
+  opts = checkopts(opts, 1, "readLine")
+  return readline(self, opts.signal)
+end
+
+--- Runs one luv stream request (`write`, `shutdown`) as a promise. An error
+--- or an abort closes the socket before rejecting.
+local function streamreq(self, signal, syscall, fn, ...)
+  if self._err then return Promise.reject(self._err) end
+  if self._closed then return Promise.reject(closederror(syscall)) end
+  if signal and signal.aborted then
+    local reason = signal.reason
+    return destroy(self, nil, syscall):next(function() error(reason, 0) end)
+  end
+  local p, resolve, reject = Promise.withResolvers()
+  local aborted, unsubscribe = false, nil
+  local function fail(err)
+    destroy(self, err, syscall):next(function() reject(err) end)
+  end
+  local args = { ... }
+  args[#args + 1] = cb(function(err)
+    if unsubscribe then unsubscribe() end
+    if aborted then return end
+    if err then
+      if err == "ECANCELED" and self._closed and not self._err then
+        reject(closederror(syscall))  -- the socket was closed meanwhile
+      else
+        fail(fromLuv(err, { syscall = syscall }))
+      end
+    else
+      resolve(nil)
+    end
+  end)
+  local req, err, name = fn(self.handle, table.unpack(args))
+  if not req then
+    fail(fromLuv(err, { syscall = syscall }, name))
+  elseif signal then
+    unsubscribe = signal:onAbort(function(reason)
+      aborted = true
+      destroy(self, nil, syscall):next(function() reject(reason) end)
+    end)
+  end
+  return p
+end
+
+--- Writes `data`; resolves once luv has handed it to the kernel.
+---@param data string
+---@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
+---@return Promise # of nil
+function Socket:write(data, opts)
+  checksock(self, "write")
+  if type(data) ~= "string" then argerror(1, "write", "string", data) end
+  opts = checkopts(opts, 2, "write")
+  return streamreq(self, opts.signal, "write", uv.write, data)
+end
+
+--- Shuts the writing side down (the peer reads end of stream) once the
+--- pending writes are done; reading stays possible.
+---@param opts? {signal: promise.AbortSignal?}
+---@return Promise # of nil
+function Socket:shutdown(opts)
+  checksock(self, "shutdown")
+  opts = checkopts(opts, 1, "shutdown")
+  return streamreq(self, opts.signal, "shutdown", uv.shutdown)
+end
+
+--- Closes the socket; pending reads reject with ERR_SOCKET_CLOSED. Resolves
+--- once the handle is closed. Calling it again returns the same promise.
+---@return Promise # of nil
+function Socket:close()
+  checksock(self, "close")
+  return destroy(self, nil, "read")
+end
+
+function Socket:__tostring()
+  return ("Socket<%s>: %s:%s -> %s:%s"):format(self._closed and "closed" or "open",
+    tostring(self.localAddress), tostring(self.localPort),
+    tostring(self.remoteAddress), tostring(self.remotePort))
+end
+
+local function wrap(h)
+  local s = newsocket(h)
+  s._onread = cb(function(err, data) onread(s, err, data) end)
+  return s
+end
+
+---------------------------------------------------------------- connect
+
+--- Connects a new handle to one address.
+local function connectone(address, port, signal)
+  if signal and signal.aborted then return Promise.reject(signal.reason) end
+  local p, resolve, reject = Promise.withResolvers()
+  local h = newtcp()
+  local fields = { syscall = "connect", address = address, port = port }
+  local where = address .. ":" .. port
+  local aborted, unsubscribe = false, nil
+  local ok, err, name = h:connect(address, port, cb(function(e)
+    if unsubscribe then unsubscribe() end
+    if aborted then return end
+    if e then
+      closehandle(h, function() reject(fromLuv(e, fields, nil, where)) end)
+    else
+      resolve(wrap(h))
+    end
+  end))
+  if not ok then
+    closehandle(h, function() reject(fromLuv(err, fields, name, where)) end)
+  elseif signal then
+    unsubscribe = signal:onAbort(function(reason)
+      aborted = true
+      closehandle(h, function() reject(reason) end)
+    end)
+  end
+  return p
+end
+
+local connect = async(function(host, port, signal, family)
+  local addrs = await(dns.lookup(host, { signal = signal, family = family }))
+  local lasterr
+  for _, a in ipairs(addrs) do
+    local ok, res = pcall(await, connectone(a.address, port, signal))
+    if ok then return res end
+    if signal and signal.aborted or not Promise.IOError.is(res) then error(res, 0) end
+    lasterr = res
+  end
+  error(lasterr, 0)
+end)
+
+local function checkport(opts, fname, default)
+  local port = opts.port
+  if port == nil then port = default end
+  if math.type(port) ~= "integer" or port < 0 or port > 65535 then
+    error(("bad argument #1 to '%s' (field 'port': integer in 0..65535 expected, got %s)")
+      :format(fname, port == nil and "nil" or tostring(port)), 3)
+  end
+  return port
+end
+
+---@class promise.net.ConnectOptions
+---@field host string?   a name or an address (default "127.0.0.1")
+---@field port integer
+---@field family ("inet"|"inet6"|4|6)?
+---@field signal promise.AbortSignal?
+
+--- Connects to `opts.host`:`opts.port`.
+---@param opts promise.net.ConnectOptions
+---@return Promise # of a promise.net.Socket, once connected
+function M.connect(opts)
+  if type(opts) ~= "table" then argerror(1, "connect", "table", opts) end
+  checkopts(opts, 1, "connect")
+  local host = opts.host or "127.0.0.1"
+  if type(host) ~= "string" then
+    error(("bad argument #1 to 'connect' (field 'host': string expected, got %s)")
+      :format(ioerror.typename(host)), 2)
+  end
+  local port = checkport(opts, "connect")
+  if port == 0 then
+    error("bad argument #1 to 'connect' (field 'port': integer in 1..65535 expected, got 0)", 2)
+  end
+  return connect(host, port, opts.signal, opts.family)
+end
+
+---------------------------------------------------------------- servers
+
+---@class promise.net.Server
+---@field handle userdata   the listening luv uv_tcp_t
+---@field address string   the bound address
+---@field port integer     the bound port
+---@field private _conns table      sockets whose handler is running or closing
+---@field private _nconns integer
+---@field private _closing Promise?
+---@field private _forced boolean
+---@field private _onidle function? resolves close once the last connection is done
+local Server = {}
+Server.__index = Server
+Server.__name = "Server"
+
+--- Stops accepting; resolves when the listening handle is closed and every
+--- connection is done. `opts.force` closes the open connections too (their
+--- pending reads then reject with ERR_SOCKET_CLOSED, which is not reported).
+---@param opts? {force: boolean?}
+---@return Promise # of nil
+function Server:close(opts)
+  if getmetatable(self) ~= Server then
+    error(("calling 'close' on bad self (Server expected, got %s)"):format(ioerror.typename(self)), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then argerror(1, "close", "table", opts) end
+  if opts and opts.force then
+    self._forced = true
+    for s in pairs(self._conns) do s:close() end
+  end
+  if self._closing then return self._closing end
+  local p, resolve = Promise.withResolvers()
+  self._closing = p
+  closehandle(self.handle, function()
+    if self._nconns == 0 then
+      resolve(nil)
+    else
+      self._onidle = function() resolve(nil) end
+    end
+  end)
+  return p
+end
+
+function Server:__tostring()
+  return ("Server<%s>: %s:%d"):format(self._closing and "closed" or "listening", self.address, self.port)
+end
+
+local function isclosederror(err)
+  return Promise.IOError.is(err) and rawget(err, "code") == "ERR_SOCKET_CLOSED"
+end
+
+--- Accepts one connection and runs the handler on it.
+local function accept(server, handler)
+  local h = newtcp()
+  local ok, err = pcall(server.handle.accept, server.handle, h)
+  if not ok or err == nil then
+    closehandle(h)
+    return
+  end
+  local sock = wrap(h)
+  server._conns[sock] = true
+  server._nconns = server._nconns + 1
+  handler(sock)
+    :finally(function() return sock:close() end)
+    :next(nil, function(e)
+      if server._forced and isclosederror(e) then return end
+      error(e, 0)  -- left unhandled: reported by the unhandled-rejection reporter
+    end)
+    :finally(function()
+      server._conns[sock] = nil
+      server._nconns = server._nconns - 1
+      if server._nconns == 0 and server._onidle then server._onidle() end
+    end)
+end
+
+local listen = async(function(host, port, backlog, handler)
+  local addr = await(dns.lookup(host))[1].address
+  local h = newtcp()
+  local function fail(err, name, syscall)
+    local e = fromLuv(err, { syscall = syscall, address = addr, port = port }, name, addr .. ":" .. port)
+    local p, resolve = Promise.withResolvers()
+    closehandle(h, resolve)
+    await(p)
+    error(e, 0)
+  end
+  local ok, err, name = h:bind(addr, port)
+  if not ok then fail(err, name, "bind") end
+  local server = setmetatable({ handle = h, address = addr, _conns = {}, _nconns = 0, _forced = false }, Server)
+  ok, err, name = h:listen(backlog, cb(function(e)
+    if e or server._closing then return end
+    accept(server, handler)
+  end))
+  if not ok then fail(err, name, "listen") end
+  local me = h:getsockname()
+  server.address, server.port = me.ip, me.port
+  return server
+end)
+
+---@class promise.net.ListenOptions
+---@field host string?     default "0.0.0.0"
+---@field port integer?    default 0: any free port (see `server.port`)
+---@field backlog integer? default 511
+
+--- Listens for TCP connections; `handler(socket)` runs as an async
+--- function for each of them.
+---@param opts promise.net.ListenOptions
+---@param handler fun(socket: promise.net.Socket)
+---@return Promise # of a promise.net.Server, once listening
+function M.listen(opts, handler)
+  if type(opts) ~= "table" then argerror(1, "listen", "table", opts) end
+  local host = opts.host or "0.0.0.0"
+  if type(host) ~= "string" then
+    error(("bad argument #1 to 'listen' (field 'host': string expected, got %s)")
+      :format(ioerror.typename(host)), 2)
+  end
+  local port = checkport(opts, "listen", 0)
+  local backlog = opts.backlog or 511
+  if math.type(backlog) ~= "integer" then
+    error(("bad argument #1 to 'listen' (field 'backlog': integer expected, got %s)")
+      :format(ioerror.typename(backlog)), 2)
+  end
+  local callable = type(handler) == "function"
+  if not callable then
+    local mt = getmetatable(handler)
+    callable = type(mt) == "table" and rawget(mt, "__call") ~= nil
+  end
+  if not callable then argerror(2, "listen", "function", handler) end
+  return listen(host, port, backlog, async(handler))
+end
+
+return M

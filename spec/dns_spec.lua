@@ -1,0 +1,133 @@
+-- IO.md, promise.dns: lookup through the system resolver. The machine has no
+-- network: only loopback names, literal addresses and failures (names under
+-- the reserved .invalid TLD) are tested.
+local Promise = require("promise")
+local dns = require("promise.dns")
+local uv = require("luv")
+
+local await = Promise.await
+
+local function run(fn)
+  local ok, v = Promise.run(fn)
+  if not ok then error(v, 0) end
+  return v
+end
+
+local function rejection(p)
+  local ok, err = pcall(await, p)
+  assert(not ok, "expected a rejection")
+  return err
+end
+
+local function active_handles()
+  local list = {}
+  uv.walk(function(h)
+    if h:is_active() then list[#list + 1] = tostring(h) end
+  end)
+  return list
+end
+
+-- Blocks every thread of libuv's pool in open(2) of a FIFO with no writer;
+-- `release()` unblocks them and returns a promise of their completion.
+local POOL = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
+local function block_pool(fifo)
+  assert.is_true(os.execute("mkfifo " .. fifo))
+  local pending = POOL
+  local p, resolve = Promise.withResolvers()
+  for _ = 1, POOL do
+    uv.fs_open(fifo, "r", 0, function(_, fd)
+      if fd then uv.fs_close(fd) end
+      pending = pending - 1
+      if pending == 0 then resolve() end
+    end)
+  end
+  return function()
+    local wfd = assert(uv.fs_open(fifo, "w", 0))
+    return p:next(function()
+      uv.fs_close(wfd)
+      os.remove(fifo)
+    end)
+  end
+end
+
+after_each(function()
+  assert.same({}, active_handles())
+end)
+
+describe("dns.lookup", function()
+  it("resolves localhost to the loopback address", function()
+    local list = run(function() return await(dns.lookup("localhost")) end)
+    assert.is_true(#list >= 1)
+    local found = false
+    for _, a in ipairs(list) do
+      assert.is_string(a.address)
+      assert.is_true(a.family == "inet" or a.family == "inet6")
+      if a.address == "127.0.0.1" and a.family == "inet" then found = true end
+    end
+    assert.is_true(found)
+  end)
+
+  it("returns a literal address as is, once, with its family", function()
+    local v4, v6 = table.unpack(run(function()
+      return { await(dns.lookup("127.0.0.1")), await(dns.lookup("::1")) }
+    end))
+    assert.same({ { address = "127.0.0.1", family = "inet" } }, v4)
+    assert.same({ { address = "::1", family = "inet6" } }, v6)
+  end)
+
+  it("opts.family keeps one family only", function()
+    local list, err = table.unpack(run(function()
+      return { await(dns.lookup("localhost", { family = 4 })),
+               rejection(dns.lookup("127.0.0.1", { family = "inet6" })) }
+    end))
+    for _, a in ipairs(list) do assert.equal("inet", a.family) end
+    assert.is_true(Promise.IOError.is(err))
+    assert.matches("^EAI_", err.code)
+  end)
+
+  it("an unknown name rejects with an IOError EAI_NONAME", function()
+    local err = run(function() return rejection(dns.lookup("no-such-host.invalid")) end)
+    assert.is_true(Promise.IOError.is(err))
+    assert.equal("EAI_NONAME", err.code)
+    assert.equal("getaddrinfo", err.syscall)
+    assert.equal("no-such-host.invalid", err.hostname)
+    assert.equal("EAI_NONAME: unknown node or service: no-such-host.invalid", err.message)
+  end)
+
+  it("an already aborted signal rejects with its reason", function()
+    local reason = Promise.Error("no lookups")
+    local err = run(function()
+      return rejection(dns.lookup("localhost", { signal = Promise.AbortSignal.abort(reason) }))
+    end)
+    assert.equal(reason, err)
+  end)
+
+  it("aborting a queued lookup cancels it and rejects at once", function()
+    local dir = assert(uv.fs_mkdtemp(uv.os_tmpdir() .. "/promise-dns-spec-XXXXXX"))
+    local log = {}
+    local err = run(function()
+      local release = block_pool(dir .. "/fifo")
+      local ac = Promise.AbortController()
+      local p = dns.lookup("localhost", { signal = ac.signal })
+      p:catch(function() log[#log + 1] = "rejected" end)
+      Promise.setTimeout(function()
+        log[#log + 1] = "abort"
+        ac:abort()
+        log[#log + 1] = "after abort"
+      end, 10)
+      local e = rejection(p)
+      await(release())
+      return e
+    end)
+    assert(uv.fs_rmdir(dir))
+    assert.is_true(Promise.AbortError.is(err))
+    assert.same({ "abort", "after abort", "rejected" }, log)
+  end)
+
+  it("bad arguments raise Lua errors at once", function()
+    assert.has_error(function() dns.lookup(nil) end, "bad argument #1 to 'lookup' (string expected, got nil)")
+    assert.has_error(function() dns.lookup("x", { family = "ipx" }) end,
+      "bad argument #2 to 'lookup' (field 'family': \"inet\", \"inet6\", 4 or 6 expected, got ipx)")
+    assert.has_error(function() dns.lookup("x", 5) end, "bad argument #2 to 'lookup' (table expected, got number)")
+  end)
+end)
