@@ -560,7 +560,9 @@ describe("Promise.ratelimiter on the real loop", function()
     end)
     assert.is_true(ok, tostring(v))
     assert.same({ 1, 2, 3, 4, 5, n = 5 }, v)
-    assert.same({ 0, 0 }, { starts[1], starts[2] })
+    -- the first two start at once (the clock may tick between them when the
+    -- machine is slow, e.g. under valgrind), the rest wait for the window
+    assert.is_true(starts[1] == 0 and starts[2] < 30)
     assert.is_true(starts[3] >= 30 and starts[4] >= 30 and starts[5] >= 60)
     assert.is_nil(window_violation(starts, 2, 30))
     assert.same({}, active_handles())
