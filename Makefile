@@ -35,7 +35,7 @@ valgrind: $(TARGET)
 	  $(LUA) $$(command -v busted) --ignore-lua --exclude-tags=slow -o TAP
 
 lint:
-	luacheck lua spec examples bench
+	luacheck -q lua spec examples bench
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --std=c99 --inline-suppr -I src $(SRC)
 
