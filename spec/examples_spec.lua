@@ -52,3 +52,32 @@ describe("examples", function()
     assert.is_true(last < 2000, "took " .. tostring(last) .. " ms")
   end)
 end)
+
+describe("seed scenario examples", function()
+  it("combinators.lua: all fails fast, allSettled keeps partial data, race times out, any finds a mirror", function()
+    local code, lines, out = run_example("combinators")
+    assert.are.equal(0, code, out)
+    assert.are.same({
+      "all: users, orders, analytics",
+      "all, one failing: ok=false DashboardError: Failed to load dashboard data"
+        .. " (cause: Error: orders: 503 Service Unavailable)",
+      "allSettled: critical=critical optional={feature2}",
+      "race, fast enough: profile",
+      "race, too slow: ok=false TimeoutError: Request timeout",
+      "any: mirror-asia",
+      "any, all failing: ok=false AggregateError: All promises were rejected, 2 errors",
+    }, lines)
+  end)
+
+  it("error_propagation.lua: structured errors with causes and correlation ids across services", function()
+    local code, lines, out = run_example("error_propagation")
+    assert.are.equal(0, code, out)
+    assert.are.same({
+      "req-1: complete record, 0 errors",
+      "req-2: partial record (medical=nil), 1 error: ServiceError: medical: HTTP 503 [SERVICE_ERROR, req-2]",
+      "req-3: ok=false ServiceError: patient 9 not found [PATIENT_NOT_FOUND]",
+      "       caused by NotFound: demographics: HTTP 404, caused by HTTP 404 on /demographics/9",
+      "       ServiceError.is: true, NotFound.is(cause): true",
+    }, lines)
+  end)
+end)
