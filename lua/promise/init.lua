@@ -33,25 +33,18 @@ setmetatable(M, { __call = core.__call })
 -- Helpers may `require("promise")` at load time: publish M before loading them.
 package.loaded.promise = M
 
-local ok_loop, loop = pcall(require, "promise.loop")
-if ok_loop then
-  loop.install(M, core)
-elseif not tostring(loop):find("module 'promise.loop' not found", 1, true) then
-  error(loop, 0)
-end
+require("promise.loop").install(M, core)
 
 local abort = require("promise.abort")
 M.AbortController = abort.AbortController
 M.AbortSignal = abort.AbortSignal
 
-for _, name in ipairs{ "timeout", "retry", "limiter", "map", "ratelimiter",
-                       "breaker", "promisify" } do
-  local found, helper = pcall(require, "promise." .. name)
-  if found then
-    M[name] = helper
-  elseif not tostring(helper):find("module 'promise." .. name .. "' not found", 1, true) then
-    error(helper, 0)
-  end
-end
+M.timeout = require("promise.timeout")
+M.retry = require("promise.retry")
+M.limiter = require("promise.limiter")
+M.map = require("promise.map")
+M.ratelimiter = require("promise.ratelimiter")
+M.breaker = require("promise.breaker")
+M.promisify = require("promise.promisify")
 
 return M
