@@ -14,7 +14,8 @@
 #include "lpromise.h"
 
 
-#define INITCAP 64  /* jobs; a power of 2 */
+#define INITCAP 64      /* jobs; a power of 2 */
+#define SHRINKCAP 4096  /* a drain ending above this capacity shrinks it */
 
 static const char tracekey = 't';  /* registry key of the last traceback */
 
@@ -60,10 +61,12 @@ void pr_report (lua_State *L, int hook, int nargs) {
   lua_pushvalue(L, hook);
   lua_insert(L, -nargs - 1);
   if (lua_pcall(L, nargs, 0, 0) != LUA_OK) {
+    /* no __tostring here: it could raise again */
+    const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "promise: error in a reporter: %s\n",
-            luaL_tolstring(L, -1, NULL));
+            msg != NULL ? msg : luaL_typename(L, -1));
     fflush(stderr);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
 }
 
@@ -83,13 +86,14 @@ void pr_needdrain (lua_State *L, pr_State *S) {
   S->signalled = 1;
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     /* not told: ask again on the next job (the C stack may be deep now) */
-    const char *msg = luaL_tolstring(L, -1, NULL);
+    const char *msg = lua_tostring(L, -1);
+    if (msg == NULL) msg = luaL_typename(L, -1);
     S->signalled = 0;
     if (strstr(msg, "stack overflow") == NULL) {
       fprintf(stderr, "promise: the drain hook failed: %s\n", msg);
       fflush(stderr);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
 }
 
@@ -292,6 +296,12 @@ static int drainloop (lua_State *L) {
     }
     if (S->nrejected > 0) checkrejections(L, S);
   } while (S->count > 0);
+  if (S->cap > SHRINKCAP) {  /* give back the memory of a burst */
+    lua_createtable(L, 4 * INITCAP, 0);
+    lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+    S->head = 0;
+    S->cap = INITCAP;
+  }
   lua_pushinteger(L, ran);
   return 1;
 }
@@ -336,9 +346,20 @@ static int sethook (lua_State *L, int slot, lua_CFunction dflt) {
 }
 
 
+static int tostr (lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+
 /* write "<title><tostring(value)>\n<traceback>\n" to stderr */
 static int writereport (lua_State *L, const char *title) {
-  const char *msg = luaL_tolstring(L, 1, NULL);
+  const char *msg;
+  lua_pushcfunction(L, tostr);
+  lua_pushvalue(L, 1);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK)  /* a __tostring that raises */
+    lua_pushfstring(L, "(%s: its __tostring failed)", luaL_typename(L, 1));
+  msg = lua_tostring(L, -1);
   const char *tb = lua_tostring(L, 3);
   fprintf(stderr, "%s%s\n", title, msg);
   if (tb != NULL) fprintf(stderr, "%s\n", tb);
