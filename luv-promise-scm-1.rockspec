@@ -39,6 +39,7 @@ build = {
     ["promise.ratelimiter"] = "lua/promise/ratelimiter.lua",
     ["promise.breaker"] = "lua/promise/breaker.lua",
     ["promise.promisify"] = "lua/promise/promisify.lua",
+    ["promise.util"] = "lua/promise/util.lua",
     ["promise.ioerror"] = "lua/promise/ioerror.lua",
     ["promise.fs"] = "lua/promise/fs.lua",
     ["promise.net"] = "lua/promise/net.lua",

@@ -76,9 +76,10 @@
 --- (`"failure"` then `"open"`; `"success"` then `"close"`).
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, pcall, select, setmetatable, getmetatable, rawget, next =
-  type, error, tostring, pcall, select, setmetatable, getmetatable, rawget, next
+local type, error, tostring, pcall, select, setmetatable, getmetatable, next =
+  type, error, tostring, pcall, select, setmetatable, getmetatable, next
 local pack, unpack, tmove = table.pack, table.unpack, table.move
 local floor, huge = math.floor, math.huge
 
@@ -98,11 +99,7 @@ local EVENTS = {
   failure = true, reject = true, timeout = true,
 }
 
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 local function describe(v)
   if type(v) == "number" or type(v) == "string" then

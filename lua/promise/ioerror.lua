@@ -12,8 +12,9 @@
 
 local Promise = require("promise")
 local uv = require("luv")
+local util = require("promise.util")
 
-local type, tostring, getmetatable, rawget, error = type, tostring, getmetatable, rawget, error
+local type, tostring, error = type, tostring, error
 
 local M = {}
 
@@ -107,24 +108,14 @@ function M.new(code, message, fields)
   return Promise.IOError(message, f)
 end
 
-local function typename(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
-    return rawget(mt, "__name")
-  end
-  return type(v)
-end
+--- The name of `v`'s type for error messages (its metatable's `__name`, else
+--- `type(v)`): `promise.util.typename`.
+local typename = util.typename
 M.typename = typename
 
 --- Raises `bad argument #n to 'fname' (expected expected, got type)` at the
---- caller of the public function.
----@param n integer
----@param fname string
----@param expected string
----@param v any
-function M.argerror(n, fname, expected, v)
-  error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected, typename(v)), 3)
-end
+--- caller of the public function: `promise.util.argerror`.
+M.argerror = util.argerror
 
 --- Checks `opts` (nil or a table) and its `signal` field (nil or an
 --- AbortSignal); raises a Lua error pointing at the caller otherwise.

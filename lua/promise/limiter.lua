@@ -34,9 +34,10 @@
 --- The limiter keeps no timer and no handle.
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, setmetatable, getmetatable, rawget, pack, unpack =
-  type, error, tostring, setmetatable, getmetatable, rawget, table.pack, table.unpack
+local type, error, tostring, setmetatable, pack, unpack =
+  type, error, tostring, setmetatable, table.pack, table.unpack
 local huge, floor = math.huge, math.floor
 
 ---@class promise.Limiter
@@ -51,11 +52,7 @@ local Limiter = {}
 ---@field priority number?            higher starts first; default 0
 ---@field signal promise.AbortSignal? aborts the wait in the queue
 
-local function is_callable(fn)
-  if type(fn) == "function" then return true end
-  local mt = getmetatable(fn)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 -- nil when `v` is an integer >= min or math.huge, else what is wrong with it.
 local function count_problem(v, min)

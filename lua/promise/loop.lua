@@ -26,9 +26,10 @@
 --- clock was installed stay on real time.
 
 local uv = require("luv")
+local util = require("promise.util")
 
-local type, error, tostring, select, xpcall, setmetatable, getmetatable, rawget =
-  type, error, tostring, select, xpcall, setmetatable, getmetatable, rawget
+local type, error, tostring, select, xpcall, setmetatable, getmetatable =
+  type, error, tostring, select, xpcall, setmetatable, getmetatable
 local pack, unpack = table.pack, table.unpack
 local traceback = debug.traceback
 local ceil, floor = math.ceil, math.floor
@@ -40,24 +41,7 @@ local TIMEOUT_MAX = 2147483647
 --- Bound on the number of timers `clock:runAll()` fires.
 local RUNALL_LIMIT = 100000
 
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
-
-local function typename(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then
-    return rawget(mt, "__name")
-  end
-  return type(v)
-end
-
-local function argerror(n, fname, expected, v)
-  error(("bad argument #%d to '%s' (%s expected, got %s)")
-    :format(n, fname, expected, typename(v)), 3)
-end
+local is_callable, typename, argerror = util.is_callable, util.typename, util.argerror
 
 --- Node's delay coercion: anything but a number in [1, 2^31-1] counts as 1.
 local function delay(ms)

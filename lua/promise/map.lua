@@ -28,15 +28,12 @@
 --- * Bad arguments raise Lua errors (`bad argument #1 to 'map' ...`).
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, getmetatable, rawget = type, error, tostring, getmetatable, rawget
+local type, error, tostring = type, error, tostring
 local huge, floor = math.huge, math.floor
 
-local function is_callable(fn)
-  if type(fn) == "function" then return true end
-  local mt = getmetatable(fn)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 ---@class promise.MapOptions
 ---@field concurrency number?         at most this many calls at once; default math.huge

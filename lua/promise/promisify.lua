@@ -23,16 +23,13 @@
 --- * Bad arguments raise Lua errors (`bad argument #1 to 'promisify' ...`).
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, getmetatable, rawget, pcall, select, pairs =
-  type, error, tostring, getmetatable, rawget, pcall, select, pairs
+local type, error, tostring, pcall, select, pairs =
+  type, error, tostring, pcall, select, pairs
 local pack, unpack = table.pack, table.unpack
 
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 ---@class promise.PromisifyOptions
 ---@field multi boolean? fulfil with `table.pack` of every value after `err`

@@ -56,9 +56,10 @@
 --- empty queue there is none. Never polling.
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, setmetatable, getmetatable, rawget, pack, unpack =
-  type, error, tostring, setmetatable, getmetatable, rawget, table.pack, table.unpack
+local type, error, tostring, setmetatable, pack, unpack =
+  type, error, tostring, setmetatable, table.pack, table.unpack
 local huge, ceil, min = math.huge, math.ceil, math.min
 
 ---@class promise.RateLimiter
@@ -78,11 +79,7 @@ local RateLimiter = {}
 ---@field burst number?                 token bucket capacity, default limit
 ---@field maxQueue number?              default math.huge
 
-local function is_callable(fn)
-  if type(fn) == "function" then return true end
-  local mt = getmetatable(fn)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 local function positive_finite(v)
   return type(v) == "number" and v > 0 and v < huge

@@ -36,16 +36,13 @@
 ---   unknown options are refused, to catch typos.
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, getmetatable, rawget, pcall, pairs =
-  type, error, tostring, getmetatable, rawget, pcall, pairs
+local type, error, tostring, pcall, pairs =
+  type, error, tostring, pcall, pairs
 local floor, huge, min, tointeger = math.floor, math.huge, math.min, math.tointeger
 
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 local function fmt_ms(ms)
   if floor(ms) == ms and ms < 2^53 then return ("%d"):format(ms) end

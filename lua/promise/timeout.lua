@@ -28,19 +28,16 @@
 --- * Bad arguments raise Lua errors (`bad argument #2 to 'timeout' ...`).
 
 local Promise = require("promise")
+local util = require("promise.util")
 
-local type, error, tostring, getmetatable, rawget, pcall, pairs =
-  type, error, tostring, getmetatable, rawget, pcall, pairs
+local type, error, tostring, pcall, pairs =
+  type, error, tostring, pcall, pairs
 local floor, huge = math.floor, math.huge
 
 --- Largest delay a timer accepts (Node's TIMEOUT_MAX).
 local TIMEOUT_MAX = 2147483647
 
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and rawget(mt, "__call") ~= nil
-end
+local is_callable = util.is_callable
 
 local function is_thenable(v)
   local tv = type(v)
