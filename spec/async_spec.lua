@@ -3,35 +3,10 @@
 -- Orderings marked "node:" were produced by the same program under Node v20.
 
 local Promise = require("promise")
+local H = require("spec.support.helpers")
 local async, await = Promise.async, Promise.await
 
---- Number of luv handles that are active and referenced (would keep a loop alive).
-local function live_handles()
-  local ok, uv = pcall(require, "luv")
-  local n = 0
-  if ok then
-    uv.walk(function(h)
-      if uv.is_active(h) and uv.has_ref(h) then n = n + 1 end
-    end)
-  end
-  return n
-end
-
-local function settle(p)
-  Promise.drain()
-  return p:state()
-end
-
---- Queues `n` chained microtasks logging "t1" .. "tn", one per tick.
-local function ticker(log, n)
-  local i = 0
-  local function step()
-    i = i + 1
-    log[#log + 1] = "t" .. i
-    if i < n then Promise.queueMicrotask(step) end
-  end
-  Promise.queueMicrotask(step)
-end
+local live_handles, settle, ticker = H.live_handles, H.settle, H.ticker
 
 describe("async/await", function()
   before_each(function()

@@ -1,17 +1,15 @@
 -- bench/: the benchmark driver and its workloads, run at a tiny size.
+local H = require("spec.support.helpers")
+
 local WORKLOADS = { "a", "b", "c", "d", "e", "f" }
 
 --- Runs a shell command; returns its combined output and exit code.
 local function sh(cmd)
-  local f = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = f:read("a")
-  local _, _, code = f:close()
+  local out, _, _, code = H.popen(cmd .. " 2>&1")
   return out, code
 end
 
-local function node_available()
-  return select(2, sh("node --version")) == 0
-end
+local node_available = H.node_available
 
 local function triangle(m) return m * (m + 1) // 2 end
 

@@ -1,47 +1,31 @@
 -- RESILIENCE.md "Circuit breaker": Promise.breaker, on the fake clock.
 local Promise = require("promise")
-local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local clock
 local unhandled, uncaught
 
 -- Handles of ours still active once the loop has had one turn.
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
 before_each(function()
   clock = Promise.useFakeTimers(0)
-  unhandled, uncaught = {}, {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled, uncaught = H.capture_unhandled(), {}
+  -- not H.capture_uncaught(): some tests clear the list by replacing it
   Promise.onUncaughtError(function(err) uncaught[#uncaught + 1] = err end)
 end)
 
 after_each(function()
   Promise.drain()
   if clock then -- nil when the test went back to real time
-    local left = clock:countTimers()
-    clock:restore()
-    assert.equal(0, left, "a fake timer was left pending")
+    H.restore_clock(clock)
   end
   assert.same({}, active_handles())
-  Promise.onUnhandledRejection(nil)
-  Promise.onUncaughtError(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
-  assert.same({}, uncaught, "unexpected uncaught errors")
+  H.check_reported(unhandled, uncaught)
 end)
 
 -- Marks p handled, drains the microtasks, returns its state.
-local function state(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+local state = H.settle_handled
 
 local function fails(err) return function() return Promise.reject(err) end end
 local function succeeds(v) return function() return v end end

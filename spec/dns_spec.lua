@@ -4,51 +4,11 @@
 local Promise = require("promise")
 local dns = require("promise.dns")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local await = Promise.await
 
-local function run(fn)
-  local ok, v = Promise.run(fn)
-  if not ok then error(v, 0) end
-  return v
-end
-
-local function rejection(p)
-  local ok, err = pcall(await, p)
-  assert(not ok, "expected a rejection")
-  return err
-end
-
-local function active_handles()
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
-
--- Blocks every thread of libuv's pool in open(2) of a FIFO with no writer;
--- `release()` unblocks them and returns a promise of their completion.
-local POOL = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
-local function block_pool(fifo)
-  assert.is_true(os.execute("mkfifo " .. fifo))
-  local pending = POOL
-  local p, resolve = Promise.withResolvers()
-  for _ = 1, POOL do
-    uv.fs_open(fifo, "r", 0, function(_, fd)
-      if fd then uv.fs_close(fd) end
-      pending = pending - 1
-      if pending == 0 then resolve() end
-    end)
-  end
-  return function()
-    local wfd = assert(uv.fs_open(fifo, "w", 0))
-    return p:next(function()
-      uv.fs_close(wfd)
-      os.remove(fifo)
-    end)
-  end
-end
+local run, rejection, active_handles, block_pool = H.run, H.rejection, H.active_handles, H.block_pool
 
 after_each(function()
   assert.same({}, active_handles())

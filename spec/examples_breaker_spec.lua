@@ -2,24 +2,11 @@
 -- examples/partial_failure.lua as real programs (lua5.4, real luv loop) and
 -- checks their exit status, timing and output.
 
+local H = require("spec.support.helpers")
+
 -- Runs an example from the repository root; returns its output (stdout and
 -- stderr), whether it exited normally, how, its exit code and the wall time.
-local function run_example(name)
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "lua5.4 examples/" .. name .. " 2>&1"
-  local uv = require("luv")
-  local t0 = uv.hrtime()
-  local f = assert(io.popen(cmd, "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  return out, ok, how, code, (uv.hrtime() - t0) / 1e9
-end
-
-local function lines(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local run_example, lines = H.run_example, H.lines
 
 local function check(name, expected)
   local out, ok, how, code, secs = run_example(name)

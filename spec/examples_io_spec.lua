@@ -1,22 +1,11 @@
 -- Runs examples/concurrent_files.lua and examples/echo.lua as real programs
 -- (lua5.4, real luv loop) and checks their exit status and output.
 
+local H = require("spec.support.helpers")
+
 -- Runs an example from the repository root with `args` (a shell-quoted
 -- string); returns its output (stdout and stderr) and how it exited.
-local function run_example(name, args)
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "lua5.4 examples/" .. name .. (args and " " .. args or "") .. " 2>&1"
-  local f = assert(io.popen(cmd, "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  return out, ok, how, code
-end
-
-local function lines(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local run_example, lines = H.run_example, H.lines
 
 -- zlib's Adler-32, to check the example's sums independently.
 local function adler32(s)

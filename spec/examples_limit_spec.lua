@@ -1,22 +1,11 @@
 -- Runs examples/concurrency_limit.lua and examples/rate_limit.lua as real
 -- programs (lua5.4, real luv loop) and checks their exit status and output.
 
+local H = require("spec.support.helpers")
+
 -- Runs an example from the repository root; returns its output (stdout and
 -- stderr), whether it exited normally, and its exit code.
-local function run_example(name)
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "lua5.4 examples/" .. name .. " 2>&1"
-  local f = assert(io.popen(cmd, "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  return out, ok, how, code
-end
-
-local function lines(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local run_example, lines = H.run_example, H.lines
 
 describe("examples", function()
   it("concurrency_limit.lua runs at most 3 jobs at once and keeps input order", function()

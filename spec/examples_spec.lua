@@ -1,13 +1,11 @@
 -- The core examples run as users run them: a separate lua5.4 process from
 -- the repository root. Each must exit 0 and print what it promises.
 
+local H = require("spec.support.helpers")
+
 --- Runs examples/<name>.lua; returns its exit status and output lines.
 local function run_example(name)
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "lua5.4 examples/" .. name .. ".lua 2>&1"
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  local _, _, code = f:close()
+  local out, _, _, code = H.run_example(name .. ".lua")
   local lines = {}
   for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
   return code, lines, out

@@ -1,25 +1,17 @@
 -- Runs examples/timeout_fetch.lua and examples/retry_backoff.lua as real
 -- programs (lua5.4, real luv loop) and checks their exit status and output.
 
+local H = require("spec.support.helpers")
+
 -- Runs an example from the repository root; returns its output (stdout and
 -- stderr), whether it exited normally, how and its exit code, and the wall
 -- time it took in ms.
 local function run_example(name)
-  local uv = require("luv")
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "lua5.4 examples/" .. name .. " 2>&1"
-  local t0 = uv.hrtime()
-  local f = assert(io.popen(cmd, "r"))
-  local out = f:read("a")
-  local ok, how, code = f:close()
-  return out, ok, how, code, (uv.hrtime() - t0) / 1e6
+  local out, ok, how, code, secs = H.run_example(name)
+  return out, ok, how, code, secs * 1000
 end
 
-local function lines(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local lines = H.lines
 
 describe("examples", function()
   it("timeout_fetch.lua: fallback, TimeoutError and abort, with the slow work cancelled", function()

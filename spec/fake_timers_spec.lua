@@ -1,22 +1,16 @@
 -- API.md section 2, "Virtual time for tests": Promise.useFakeTimers.
 local Promise = require("promise")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local async, await = Promise.async, Promise.await
 
-local function active_handles()
-  local list = {}
-  uv.walk(function(h)
-    if uv.is_active(h) then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles
 
 local clock, uncaught
 
 before_each(function()
-  uncaught = {}
-  Promise.onUncaughtError(function(err) uncaught[#uncaught + 1] = err end)
+  uncaught = H.capture_uncaught()
   clock = Promise.useFakeTimers()
 end)
 

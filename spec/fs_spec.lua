@@ -4,24 +4,11 @@
 local Promise = require("promise")
 local fs = require("promise.fs")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local await = Promise.await
 
--- Runs `fn` as the main async function of the loop; returns its value or
--- raises its error (so a failing await fails the test with its reason).
-local function run(fn)
-  local ok, v = Promise.run(fn)
-  if not ok then error(v, 0) end
-  return v
-end
-
--- Awaits `p` inside an async function and returns the rejection reason
--- (fails when it fulfils).
-local function rejection(p)
-  local ok, err = pcall(await, p)
-  assert(not ok, "expected a rejection")
-  return err
-end
+local run, rejection = H.run, H.rejection
 
 local function slurp(path)
   local f = assert(io.open(path, "rb"))
@@ -30,43 +17,7 @@ local function slurp(path)
   return s
 end
 
-local function count_fds()
-  local req = assert(uv.fs_scandir("/proc/self/fd"))
-  local n = 0
-  while uv.fs_scandir_next(req) do n = n + 1 end
-  return n
-end
-
-local function active_handles()
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
-
--- Blocks every thread of libuv's pool in open(2) of the FIFO `fifo` (no
--- writer yet), so that the next fs request waits in the queue, where
--- uv.cancel can take it back. Returns `release()`, which opens the FIFO for
--- writing (the blocked opens then return) and returns a promise fulfilled
--- once they have all completed and their descriptors are closed.
-local POOL = tonumber(os.getenv("UV_THREADPOOL_SIZE")) or 4
-local function block_pool(fifo)
-  assert.is_true(os.execute("mkfifo " .. fifo))
-  local pending = POOL
-  local p, resolve = Promise.withResolvers()
-  for _ = 1, POOL do
-    uv.fs_open(fifo, "r", 0, function(_, fd)
-      if fd then uv.fs_close(fd) end
-      pending = pending - 1
-      if pending == 0 then resolve() end
-    end)
-  end
-  return function()
-    local wfd = assert(uv.fs_open(fifo, "w", 0))  -- readers are waiting: returns at once
-    return p:next(function() uv.fs_close(wfd) end)
-  end, p
-end
+local count_fds, active_handles, block_pool = H.count_fds, H.active_handles, H.block_pool
 
 local dir, fds_before
 

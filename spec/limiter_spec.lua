@@ -1,33 +1,21 @@
 -- RESILIENCE.md "Concurrency limiter": Promise.limiter, on the fake clock.
 local Promise = require("promise")
-local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local clock
 local unhandled
 
--- Handles of ours still active once the loop has had one turn.
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
 before_each(function()
   clock = Promise.useFakeTimers(0)
-  unhandled = {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled = H.capture_unhandled()
 end)
 
 after_each(function()
-  local left = clock:countTimers()
-  clock:restore()
-  assert.equal(0, left, "a fake timer was left pending")
+  H.restore_clock(clock)
   assert.same({}, active_handles())
-  Promise.onUnhandledRejection(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
+  H.check_reported(unhandled)
 end)
 
 -- A task that logs its start and end (with the fake time) and takes `ms`.
@@ -42,11 +30,7 @@ local function job(log, name, ms, value)
 end
 
 -- Marks p handled, drains the microtasks, returns its state.
-local function state(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+local state = H.settle_handled
 
 describe("Promise.limiter", function()
   it("never runs more than `concurrency` tasks, and starts queued ones as slots free", function()

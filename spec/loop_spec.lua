@@ -2,17 +2,12 @@
 -- p:wait, await outside async functions).
 local Promise = require("promise")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local async, await = Promise.async, Promise.await
 
 -- Handles that are active (whatever their ref state).
-local function active_handles()
-  local list = {}
-  uv.walk(function(h)
-    if uv.is_active(h) then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles
 
 -- Busy-waits `ms` milliseconds of real time (so that timers are all due
 -- when the loop next looks at them, whatever the machine's load).
@@ -21,41 +16,16 @@ local function spin(ms)
   while uv.hrtime() < stop do end
 end
 
-local function elapsed_ms(t0)
-  return (uv.hrtime() - t0) / 1e6
-end
-
-local function node_available()
-  return os.execute("node --version >/dev/null 2>&1") == true
-end
+local elapsed_ms, node_available = H.elapsed_ms, H.node_available
 
 -- Runs `js` with node, returns its stdout without the trailing newline.
 local function run_node(js)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(js)
-  f:close()
-  local p = assert(io.popen("node " .. path .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
+  local out = H.run_script("node", js)
   return (out:gsub("\n$", ""))
 end
 
 -- Runs a Lua script in a fresh lua5.4 process with the project's paths.
-local function run_lua(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 "
-    .. path .. " 2>&1"
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  os.remove(path)
-  return out, ok, how, code
-end
+local run_lua = H.run_lua
 
 local uncaught
 before_each(function()

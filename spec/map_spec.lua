@@ -1,40 +1,25 @@
 -- RESILIENCE.md "Concurrency limiter": Promise.map, on the fake clock.
 local Promise = require("promise")
-local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local clock
 local unhandled
 
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
 before_each(function()
   clock = Promise.useFakeTimers(0)
-  unhandled = {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled = H.capture_unhandled()
 end)
 
 after_each(function()
-  local left = clock:countTimers()
-  clock:restore()
-  assert.equal(0, left, "a fake timer was left pending")
+  H.restore_clock(clock)
   assert.same({}, active_handles())
-  Promise.onUnhandledRejection(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
+  H.check_reported(unhandled)
 end)
 
 -- Marks p handled, drains the microtasks, returns its state.
-local function state(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+local state = H.settle_handled
 
 describe("Promise.map", function()
   it("fulfils with the results in input order, n set, whatever the finishing order", function()

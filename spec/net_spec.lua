@@ -4,6 +4,7 @@
 local Promise = require("promise")
 local net = require("promise.net")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local await = Promise.await
 
@@ -24,25 +25,10 @@ local function run(fn)
   return v
 end
 
-local function rejection(p)
-  local ok, err = pcall(await, p)
-  assert(not ok, "expected a rejection")
-  return err
-end
-
-local function count_fds()
-  local req = assert(uv.fs_scandir("/proc/self/fd"))
-  local n = 0
-  while uv.fs_scandir_next(req) do n = n + 1 end
-  return n
-end
+local rejection, count_fds = H.rejection, H.count_fds
 
 local function handles()
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() or uv.handle_get_type(h) == "tcp" then list[#list + 1] = tostring(h) end
-  end)
-  return list
+  return H.active_handles({ "tcp" })
 end
 
 -- An echo handler: sends every line back, upper-cased, until end of stream.

@@ -4,39 +4,14 @@
 local Promise = require("promise")
 local process = require("promise.process")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local await = Promise.await
 
-local function run(fn)
-  local ok, v = Promise.run(fn)
-  if not ok then error(v, 0) end
-  return v
-end
-
-local function rejection(p)
-  local ok, err = pcall(await, p)
-  assert(not ok, "expected a rejection")
-  return err
-end
-
-local function count_fds()
-  local req = assert(uv.fs_scandir("/proc/self/fd"))
-  local n = 0
-  while uv.fs_scandir_next(req) do n = n + 1 end
-  return n
-end
+local run, rejection, count_fds, elapsed_ms = H.run, H.rejection, H.count_fds, H.elapsed_ms
 
 local function handles()
-  local list = {}
-  uv.walk(function(h)
-    local kind = uv.handle_get_type(h)
-    if h:is_active() or kind == "process" or kind == "pipe" then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
-
-local function elapsed_ms(t0)
-  return (uv.hrtime() - t0) / 1e6
+  return H.active_handles({ "process", "pipe" })
 end
 
 local fds_before

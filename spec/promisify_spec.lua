@@ -2,40 +2,23 @@
 -- callback functions and on real luv functions driven by the real loop.
 local Promise = require("promise")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local unhandled
 
 -- Handles still active once the loop has had one turn.
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
-local function state(p)
-  Promise.drain()
-  return p:state()
-end
-
-local function settled(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+local state, settled = H.settle, H.settle_handled
 
 before_each(function()
-  unhandled = {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled = H.capture_unhandled()
 end)
 
 after_each(function()
   assert.same({}, active_handles(), "a handle was left active")
   Promise.drain()
-  Promise.onUnhandledRejection(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
+  H.check_reported(unhandled)
 end)
 
 describe("Promise.promisify", function()

@@ -2,34 +2,14 @@
 -- rejections and uncaught errors"), driven by hand with Promise.drain().
 
 local Promise = require("promise")
+local H = require("spec.support.helpers")
 
---- Number of luv handles that are active and referenced (would keep a loop alive).
-local function live_handles()
-  local ok, uv = pcall(require, "luv")
-  local n = 0
-  if ok then
-    uv.walk(function(h)
-      if uv.is_active(h) and uv.has_ref(h) then n = n + 1 end
-    end)
-  end
-  return n
-end
+local live_handles = H.live_handles
 
 --- Runs `code` in a child lua5.4 process with this checkout's module paths and
 --- returns what it wrote to stderr (stdout is discarded); raises if it failed.
 local function child_stderr(code)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(code)
-  f:close()
-  -- the child inherits our working directory, the repository root (as .busted wants)
-  local paths = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' "
-    .. "LUA_PATH_5_4='lua/?.lua;lua/?/init.lua;;' LUA_CPATH_5_4='build/?.so;;' "
-  local cmd = ("%s lua5.4 '%s' 2>&1 >/dev/null"):format(paths, script)
-  local pipe = assert(io.popen(cmd, "r"))
-  local out = pipe:read("a")
-  local ok, how, status = pipe:close()
-  os.remove(script)
+  local out, ok, how, status = H.run_lua(code, "2>&1 >/dev/null")
   assert(ok, ("child lua5.4 failed (%s %s): %s"):format(how, status, out))
   return out
 end

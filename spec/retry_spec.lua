@@ -2,40 +2,23 @@
 -- fixed random source) and once on the real loop.
 local Promise = require("promise")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local clock
 local unhandled
 
 -- Handles still active once the loop has had one turn.
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
-local function state(p)
-  Promise.drain()
-  return p:state()
-end
-
-local function settled(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+local state, settled = H.settle, H.settle_handled
 
 local function fresh_reporter()
-  unhandled = {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled = H.capture_unhandled()
 end
 
 local function check_reporter()
   Promise.drain()
-  Promise.onUnhandledRejection(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
+  H.check_reported(unhandled)
 end
 
 -- A `fn` for retry that fails (rejects with "fail <n>") until attempt
@@ -77,9 +60,7 @@ describe("Promise.retry (fake clock)", function()
   end)
 
   after_each(function()
-    local left = clock:countTimers()
-    clock:restore()
-    assert.equal(0, left, "a fake timer was left pending")
+    H.restore_clock(clock)
     assert.same({}, active_handles())
     check_reporter()
   end)

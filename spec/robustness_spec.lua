@@ -4,24 +4,10 @@
 -- `busted --exclude-tags=slow` skips them).
 
 local Promise = require("promise")
+local H = require("spec.support.helpers")
 local async, await = Promise.async, Promise.await
 
---- Number of luv handles that are active and referenced (would keep a loop alive).
-local function live_handles()
-  local ok, uv = pcall(require, "luv")
-  local n = 0
-  if ok then
-    uv.walk(function(h)
-      if uv.is_active(h) and uv.has_ref(h) then n = n + 1 end
-    end)
-  end
-  return n
-end
-
-local function settle(p)
-  Promise.drain()
-  return p:state()
-end
+local live_handles, settle = H.live_handles, H.settle
 
 --- CPU seconds taken by fn().
 local function timed(fn)

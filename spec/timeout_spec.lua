@@ -2,42 +2,25 @@
 -- checks on the real loop).
 local Promise = require("promise")
 local uv = require("luv")
+local H = require("spec.support.helpers")
 
 local clock
 local unhandled
 
 -- Handles still active once the loop has had one turn.
-local function active_handles()
-  uv.run("nowait")
-  local list = {}
-  uv.walk(function(h)
-    if h:is_active() then list[#list + 1] = tostring(h) end
-  end)
-  return list
-end
+local active_handles = H.active_handles_after_turn
 
--- Drains the microtasks and returns p's state (p is not marked handled).
-local function state(p)
-  Promise.drain()
-  return p:state()
-end
-
--- Marks p handled, drains, returns its state.
-local function settled(p)
-  p:catch(function() end)
-  Promise.drain()
-  return p:state()
-end
+-- state(p): drains the microtasks and returns p's state (p is not marked
+-- handled); settled(p): marks p handled, drains, returns its state.
+local state, settled = H.settle, H.settle_handled
 
 local function fresh_reporter()
-  unhandled = {}
-  Promise.onUnhandledRejection(function(reason) unhandled[#unhandled + 1] = reason end)
+  unhandled = H.capture_unhandled()
 end
 
 local function check_reporter()
   Promise.drain()
-  Promise.onUnhandledRejection(nil)
-  assert.same({}, unhandled, "unexpected unhandled rejections")
+  H.check_reported(unhandled)
 end
 
 describe("Promise.timeout (fake clock)", function()
@@ -47,9 +30,7 @@ describe("Promise.timeout (fake clock)", function()
   end)
 
   after_each(function()
-    local left = clock:countTimers()
-    clock:restore()
-    assert.equal(0, left, "a fake timer was left pending")
+    H.restore_clock(clock)
     assert.same({}, active_handles())
     check_reporter()
   end)
