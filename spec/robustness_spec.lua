@@ -113,6 +113,15 @@ describe("robustness", function()
   end)
 
   describe("depth and volume", function()
+    it("an async function takes 300 arguments and may return 300 results", function()
+      local t = {}
+      for i = 1, 300 do t[i] = i end
+      local count = Promise.async(function(...) return select("#", ...) end)
+      local many = Promise.async(function() return table.unpack(t, 1, 300) end)
+      assert.are.same({ "fulfilled", 300 }, { settle(count(table.unpack(t, 1, 300))) })
+      assert.are.same({ "fulfilled", 1 }, { settle(many()) })
+    end)
+
     it("a chain of 1,000,000 next calls settles #slow", function()
       local inc = function(v) return v + 1 end
       local p = Promise.resolve(0)

@@ -42,8 +42,7 @@ static void subscribe (lua_State *L, pr_State *S, int co, int p) {
 static int readynow (pr_State *S, lua_State *th) {
   int v = lua_gettop(th);
   int t = lua_type(th, v);
-  if (S->count != 0) return 0;
-  if (t == LUA_TTABLE) return 0;
+  if (S->count != 0 || t == LUA_TTABLE || !lua_checkstack(th, 1)) return 0;
   if (t == LUA_TUSERDATA) {
     pr_Promise *pp = pr_topromise(th, S, v);
     if (pp == NULL || pp->state != PR_FULFILLED) return 0;
@@ -91,9 +90,9 @@ void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
     pr_capreject(L, S, p, top + 1, 0);
   }
   else if (status == LUA_OK) {
-    if (nres > 0) {
-      lua_xmove(th, L, nres);
-      lua_settop(L, top + 1);
+    if (nres > 0) {  /* the first result only */
+      lua_pop(th, nres - 1);
+      lua_xmove(th, L, 1);
     }
     else
       lua_pushnil(L);
@@ -113,6 +112,8 @@ static int asynccall (lua_State *L) {
   pr_State *S = pr_getstate(L);
   int n = lua_gettop(L);
   lua_State *co = lua_newthread(L);       /* n + 1 */
+  if (!lua_checkstack(co, n + 1))
+    return luaL_error(L, "too many arguments to an async function");
   pr_newpromise(L);                       /* n + 2 */
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_xmove(L, co, 1);

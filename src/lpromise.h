@@ -114,6 +114,7 @@ void pr_openpromise (lua_State *L);
 /* queue.c */
 void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
                  int a, int b, int c);
+void pr_reserve (lua_State *L, pr_State *S, lua_Integer n);
 void pr_track (lua_State *L, pr_State *S, int p);
 void pr_needdrain (lua_State *L, pr_State *S);
 int pr_pcall (lua_State *L, int nargs, int nres);

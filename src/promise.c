@@ -97,6 +97,9 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   int flags = pp->flags;
   lua_Integer word = pp->word;
   if (pp->state != PR_PENDING) return;
+  luaL_checkstack(L, 8, NULL);
+  /* room for every job first: past this point nothing allocates */
+  pr_reserve(L, S, (flags & PR_LIST) ? word : (flags & PR_ONE) ? 1 : 0);
   /* take the reactions off the promise: top + 1, top + 2 */
   lua_getiuservalue(L, p, PR_UV_A);
   lua_getiuservalue(L, p, PR_UV_B);
@@ -148,6 +151,7 @@ static int getnext (lua_State *L) {
 void pr_resolve (lua_State *L, pr_State *S, int p, int v) {
   int t = lua_type(L, v);
   int top = lua_gettop(L);
+  luaL_checkstack(L, 8, NULL);
   if (t != LUA_TTABLE && t != LUA_TUSERDATA) {
     pr_settle(L, S, p, PR_FULFILLED, v, 0);
     return;
@@ -255,6 +259,7 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int top = lua_gettop(L);
   int h = onf ? onf : onr;  /* the handler slot */
+  luaL_checkstack(L, 8, NULL);
   if (onf && onr) {
     word |= PR_HF | PR_HR;
     if (onf == onr || lua_rawequal(L, onf, onr))

@@ -5,8 +5,8 @@
 ** Jobs live in a ring buffer kept in a Lua table, four slots per job: the
 ** job word and three values (see the job kinds in lpromise.h). The queue is
 ** drained by a loop, never by recursion, so chains of any length run in
-** constant C stack. The table grows in place, so a drain can keep it on its
-** stack while jobs queue more jobs.
+** constant C stack. Room is made before a job is stored (pr_reserve), so
+** that storing never allocates and an out-of-memory error cannot lose a job.
 */
 #include <stdio.h>
 #include <string.h>
@@ -98,18 +98,30 @@ void pr_needdrain (lua_State *L, pr_State *S) {
 }
 
 
-/* double the ring in place: the jobs before 'head' move past the end */
-static void grow (lua_State *L, pr_State *S, int q) {
+/*
+** Make room for 'n' more jobs. A larger ring is a new table whose array
+** part holds every slot, so that storing a job never allocates: once room
+** is made (the only step that can fail), queueing cannot lose a job.
+*/
+void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
   lua_Integer j, k, cap = S->cap;
-  for (j = 0; j < S->head; j++) {
+  int q;
+  if (S->count + n <= cap) return;
+  while (S->count + n > cap) cap *= 2;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+  lua_createtable(L, (int)(4 * cap), 0);
+  q = lua_gettop(L);
+  for (j = 0; j < S->count; j++) {
+    lua_Integer from = 4 * ((S->head + j) & (S->cap - 1));
     for (k = 1; k <= 4; k++) {
-      lua_rawgeti(L, q, 4 * j + k);
-      lua_rawseti(L, q, 4 * (cap + j) + k);
-      lua_pushnil(L);
+      lua_rawgeti(L, q - 1, from + k);
       lua_rawseti(L, q, 4 * j + k);
     }
   }
-  S->cap = 2 * cap;
+  lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+  lua_pop(L, 1);
+  S->head = 0;
+  S->cap = cap;
 }
 
 
@@ -124,9 +136,10 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
                  int a, int b, int c) {
   lua_Integer slot;
   int q;
+  luaL_checkstack(L, 4, NULL);
+  pr_reserve(L, S, 1);
   lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
   q = lua_gettop(L);
-  if (S->count == S->cap) grow(L, S, q);
   slot = 4 * ((S->head + S->count) & (S->cap - 1));
   lua_pushinteger(L, word);
   lua_rawseti(L, q, slot + 1);
@@ -143,10 +156,11 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
 void pr_track (lua_State *L, pr_State *S, int p) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   if (pp->flags & PR_TRACKED) return;
-  pp->flags |= PR_TRACKED;
   lua_getiuservalue(L, pr_stateidx, PR_SUV_REJECTED);
   lua_pushvalue(L, p);
-  lua_rawseti(L, -2, ++S->nrejected);
+  lua_rawseti(L, -2, S->nrejected + 1);  /* may fail: count it after */
+  S->nrejected++;
+  pp->flags |= PR_TRACKED;
   lua_pop(L, 1);
   pr_needdrain(L, S);
 }
@@ -233,6 +247,8 @@ static void runadopt (lua_State *L, pr_State *S, lua_Integer word, int b,
 static void runawait (lua_State *L, pr_State *S, lua_Integer word, int a,
                       int b, int c) {
   lua_State *co = lua_tothread(L, a);
+  if (!lua_checkstack(co, 2))
+    luaL_error(L, "cannot resume an async function: stack overflow");
   lua_pushboolean(co, !(word & PR_JREJ));
   if ((word & PR_JKIND) == PR_JAWAIT)
     lua_getiuservalue(L, b, PR_UV_A);
@@ -258,6 +274,7 @@ static void runmicrotask (lua_State *L, int a) {
 
 static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
                       int b, int c) {
+  luaL_checkstack(L, 16, NULL);
   switch ((int)(word & PR_JKIND)) {
     case PR_JTHEN: runthen(L, S, word, a, b, c); break;
     case PR_JADOPT: runadopt(L, S, word, b, c); break;
@@ -277,12 +294,19 @@ static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
 static int drainloop (lua_State *L) {
   pr_State *S = pr_getstate(L);
   lua_Integer ran = 0;
+  lua_Integer cap = S->cap;
   lua_settop(L, 0);
   lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);  /* 1 */
   lua_pushcfunction(L, msgh);                       /* 2: DRAIN_MSGH */
   do {
     while (S->count > 0) {
       lua_Integer k, slot = 4 * S->head;
+      if (S->cap != cap) {  /* a job grew the ring: a new table */
+        cap = S->cap;
+        lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+        lua_replace(L, 1);
+        slot = 4 * S->head;
+      }
       for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 3..6 */
       for (k = 1; k <= 4; k++) {
         lua_pushnil(L);
