@@ -4,6 +4,8 @@
 #   make valgrind   run the specs under valgrind memcheck
 #   make lint       luacheck + cppcheck
 #   make bench      run the benchmark suite
+#   make oom        run the core under failing allocations (tests/oom.c)
+#   make oom-valgrind  the same, fewer failure points, under memcheck
 LUA       ?= lua5.4
 LUA_INC   ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 CC        ?= cc
@@ -42,7 +44,24 @@ lint:
 bench: $(TARGET)
 	$(LUA) bench/run.lua
 
+# tests/oom.c links the core's sources directly and preloads promise.core
+OOM_BIN = build/oom
+
+$(OOM_BIN): tests/oom.c $(SRC) $(HDR)
+	@mkdir -p build
+	$(CC) $(CFLAGS) $(WARN) -std=c99 -Isrc $$(pkg-config --cflags lua5.4) \
+	  -o $@ tests/oom.c $(SRC) $$(pkg-config --libs lua5.4)
+
+oom: $(OOM_BIN)
+	./$(OOM_BIN)
+
+# memcheck writes to fd 9 (the real stderr): the harness silences fd 2
+oom-valgrind: $(OOM_BIN)
+	valgrind --tool=memcheck --error-exitcode=3 --leak-check=full \
+	  --errors-for-leak-kinds=definite --show-leak-kinds=definite -q \
+	  --log-fd=9 ./$(OOM_BIN) --step 7 --seeds 280 9>&2
+
 clean:
 	rm -rf build
 
-.PHONY: all test valgrind lint bench clean
+.PHONY: all test valgrind lint bench clean oom oom-valgrind

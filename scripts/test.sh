@@ -16,6 +16,7 @@ LUA_CPATH="$tree/lib/lua/5.4/?.so;;" \
 rm -rf "$tree"
 echo "== valgrind"
 make -s valgrind
+echo "== out of memory"; make -s oom
 echo "== lint"
 make -s lint
 echo "all checks passed"
