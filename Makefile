@@ -37,9 +37,9 @@ valgrind: $(TARGET)
 	  $(LUA) $$(command -v busted) --ignore-lua --exclude-tags=slow -o TAP
 
 lint:
-	luacheck -q lua spec examples bench
+	luacheck -q lua spec examples bench tests
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --std=c99 --inline-suppr -I src $(SRC)
+	  --std=c99 --inline-suppr -I src $(SRC) tests/oom.c
 
 bench: $(TARGET)
 	$(LUA) bench/run.lua
