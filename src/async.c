@@ -10,6 +10,13 @@
 #include "lpromise.h"
 
 
+#if LUA_VERSION_RELEASE_NUM >= 50406
+#define closethread(th, from)  lua_closethread(th, from)
+#else
+#define closethread(th, from)  ((void)(from), lua_resetthread(th))
+#endif
+
+
 /* continuation of await: the driver resumed us with (ok, value) */
 static int awaitk (lua_State *L, int status, lua_KContext ctx) {
   (void)status; (void)ctx;
@@ -85,6 +92,7 @@ void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
   }
   if (status == LUA_YIELD) {
     lua_pop(th, nres);
+    closethread(th, L);  /* never resumed again: close its variables */
     pr_newerror(L, PR_SUV_ERROR,
                 "coroutine.yield called in an async function (use await)");
     pr_capreject(L, S, p, top + 1, 0);
@@ -99,8 +107,12 @@ void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
     pr_capresolve(L, S, p, top + 1);
   }
   else {
+    luaL_traceback(L, th, NULL, 0);   /* top + 1, before the stack goes */
+    /* close its pending to-be-closed variables, as coroutine.wrap does; a
+       __close that raises replaces the error, left on top of 'th' */
+    closethread(th, L);
     lua_xmove(th, L, 1);
-    luaL_traceback(L, th, NULL, 0);
+    lua_insert(L, top + 1);           /* error at top + 1, traceback + 2 */
     pr_capreject(L, S, p, top + 1, top + 2);
   }
   lua_settop(L, top);

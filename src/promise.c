@@ -84,6 +84,11 @@ static void trigger (lua_State *L, pr_State *S, lua_Integer word, int h,
 }
 
 
+static lua_Integer nreactions (const pr_Promise *pp) {
+  return (pp->flags & PR_LIST) ? pp->word : (pp->flags & PR_ONE) ? 1 : 0;
+}
+
+
 /*
 ** Settle the pending promise at 'p' with the value at 'v' (a reason when
 ** 'state' is PR_REJECTED, with traceback at 'tr', 0 for none), queueing a
@@ -94,12 +99,16 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int rejected = (state == PR_REJECTED);
   int top = lua_gettop(L);
-  int flags = pp->flags;
-  lua_Integer word = pp->word;
+  int flags;
+  lua_Integer word;
   if (pp->state != PR_PENDING) return;
   luaL_checkstack(L, 8, NULL);
-  /* room for every job first: past this point nothing allocates */
-  pr_reserve(L, S, (flags & PR_LIST) ? word : (flags & PR_ONE) ? 1 : 0);
+  /* room for every job first: past this point nothing allocates. Growing
+     the ring may run a __gc that adds reactions: read them after it */
+  while (S->count + nreactions(pp) > S->cap)
+    pr_reserve(L, S, nreactions(pp));
+  flags = pp->flags;
+  word = pp->word;
   /* take the reactions off the promise: top + 1, top + 2 */
   lua_getiuservalue(L, p, PR_UV_A);
   lua_getiuservalue(L, p, PR_UV_B);
@@ -289,6 +298,13 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
       int list = lua_gettop(L) + 1;
       if (pp->flags & PR_ONE) {  /* move the first reaction to a list */
         lua_createtable(L, 6, 0);
+        if (pp->state != PR_PENDING || !(pp->flags & PR_ONE)) {
+          /* a __gc run by that allocation settled 'p' or added a reaction */
+          lua_settop(L, top);
+          pr_then(L, S, p, word & ~(lua_Integer)(PR_HF | PR_HR | PR_HSAME),
+                  onf, onr, target);
+          return;
+        }
         lua_pushinteger(L, pp->word);
         lua_rawseti(L, list, 1);
         lua_getiuservalue(L, p, PR_UV_A);
@@ -321,14 +337,10 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
     trigger(L, S, word, h, p, target, 0);
   }
   else {
-    int reported = pp->flags & PR_REPORTED;
-    pp->flags = (unsigned char)((pp->flags & ~PR_REPORTED) | PR_HANDLED);
-    if (reported) {
-      lua_getiuservalue(L, pr_stateidx, PR_SUV_HANDLED);
-      lua_pushvalue(L, p);
-      pr_report(L, lua_gettop(L) - 1, 1);
-    }
+    pp->flags |= PR_HANDLED;
     trigger(L, S, word, h, p, target, 1);
+    /* onRejectionHandled runs when the queue has drained, as in Node */
+    if (pp->flags & PR_REPORTED) pr_track(L, S, p);
   }
   lua_settop(L, top);
 }

@@ -104,24 +104,31 @@ void pr_needdrain (lua_State *L, pr_State *S) {
 ** is made (the only step that can fail), queueing cannot lose a job.
 */
 void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
-  lua_Integer j, k, cap = S->cap;
-  int q;
-  if (S->count + n <= cap) return;
-  while (S->count + n > cap) cap *= 2;
-  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-  lua_createtable(L, (int)(4 * cap), 0);
-  q = lua_gettop(L);
-  for (j = 0; j < S->count; j++) {
-    lua_Integer from = 4 * ((S->head + j) & (S->cap - 1));
-    for (k = 1; k <= 4; k++) {
-      lua_rawgeti(L, q - 1, from + k);
-      lua_rawseti(L, q, 4 * j + k);
+  while (S->count + n > S->cap) {
+    lua_Integer j, k, cap = S->cap;
+    int q;
+    while (S->count + n > cap) cap *= 2;
+    /* the allocation may run a __gc that queues jobs (even grows the ring):
+       read the ring only after it, and retry when it is still too small */
+    lua_createtable(L, (int)(4 * cap), 0);
+    if (S->count + n > cap || cap <= S->cap) {
+      lua_pop(L, 1);
+      continue;
     }
+    lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+    q = lua_gettop(L);
+    for (j = 0; j < S->count; j++) {  /* no allocation in this loop */
+      lua_Integer from = 4 * ((S->head + j) & (S->cap - 1));
+      for (k = 1; k <= 4; k++) {
+        lua_rawgeti(L, q, from + k);
+        lua_rawseti(L, q - 1, 4 * j + k);
+      }
+    }
+    lua_pop(L, 1);
+    lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+    S->head = 0;
+    S->cap = cap;
   }
-  lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-  lua_pop(L, 1);
-  S->head = 0;
-  S->cap = cap;
 }
 
 
@@ -170,10 +177,12 @@ static int defaultunhandled (lua_State *L);
 
 /* report the tracked rejections that are still unhandled */
 static void checkrejections (lua_State *L, pr_State *S) {
-  lua_Integer i, n = S->nrejected;
+  lua_Integer i, n;
   int top = lua_gettop(L);
-  lua_getiuservalue(L, pr_stateidx, PR_SUV_REJECTED);  /* top + 1 */
-  lua_newtable(L);
+  lua_newtable(L);  /* first: a __gc run by this allocation may track more */
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_REJECTED);
+  n = S->nrejected;
+  lua_insert(L, top + 1);                              /* old list: top + 1 */
   lua_setiuservalue(L, pr_stateidx, PR_SUV_REJECTED);
   S->nrejected = 0;
   lua_getiuservalue(L, pr_stateidx, PR_SUV_UNHANDLED);  /* top + 2 */
@@ -182,7 +191,14 @@ static void checkrejections (lua_State *L, pr_State *S) {
     lua_rawgeti(L, top + 1, i);
     pp = (pr_Promise *)lua_touserdata(L, -1);
     pp->flags &= ~PR_TRACKED;
-    if (!(pp->flags & PR_HANDLED) && pp->state == PR_REJECTED) {
+    if ((pp->flags & (PR_HANDLED | PR_REPORTED))
+        == (PR_HANDLED | PR_REPORTED)) {  /* handled after it was reported */
+      pp->flags &= ~PR_REPORTED;
+      lua_getiuservalue(L, pr_stateidx, PR_SUV_HANDLED);
+      lua_pushvalue(L, -2);
+      pr_report(L, lua_gettop(L) - 1, 1);
+    }
+    else if (!(pp->flags & PR_HANDLED) && pp->state == PR_REJECTED) {
       pp->flags |= PR_REPORTED;
       lua_getiuservalue(L, -1, PR_UV_A);    /* reason */
       lua_pushvalue(L, -2);                 /* promise */
@@ -247,6 +263,11 @@ static void runadopt (lua_State *L, pr_State *S, lua_Integer word, int b,
 static void runawait (lua_State *L, pr_State *S, lua_Integer word, int a,
                       int b, int c) {
   lua_State *co = lua_tothread(L, a);
+  if (co == L || lua_status(co) != LUA_YIELD) {  /* resumed by someone else */
+    pr_newerror(L, PR_SUV_ERROR, "async function resumed outside await");
+    pr_capreject(L, S, c, lua_gettop(L), 0);
+    return;
+  }
   if (!lua_checkstack(co, 2))
     luaL_error(L, "cannot resume an async function: stack overflow");
   lua_pushboolean(co, !(word & PR_JREJ));
@@ -398,6 +419,7 @@ static int defaultunhandled (lua_State *L) {
 
 static int defaultuncaught (lua_State *L) {
   lua_settop(L, 2);
+  lua_pushnil(L);
   lua_insert(L, 2);  /* traceback at 3 */
   return writereport(L, "Uncaught error: ");
 }

@@ -93,8 +93,8 @@ reported uncaught rep tb
 ran 4
 unhandled unh1 true
 unhandled-count 20
-handled-late true
 late-catch unh1
+handled-late true
 ran 5
 async-start x y
 outside-coroutine await called outside an async function
