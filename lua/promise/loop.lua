@@ -2,9 +2,10 @@
 --- `now`, `p:wait()` and virtual time (`useFakeTimers`).
 ---
 --- Design:
---- - Timers live in a binary min-heap keyed by (deadline, creation sequence);
+--- - Timers are ordered by (deadline, creation sequence): one sorted list
+---   per delay, the lists in a binary min-heap (see "the timer lists");
 ---   ONE uv timer is armed for the earliest deadline. When it fires, every
----   timer due at that instant runs in heap order, with a microtask drain
+---   timer due at that instant runs in that order, with a microtask drain
 ---   after each callback (as Node does). Only ref'd timers keep the loop
 ---   alive: the uv timer is ref'd while at least one ref'd timer is pending.
 --- - `setImmediate`: a FIFO queue run by one uv check handle (and a uv idle
@@ -42,6 +43,30 @@ local TIMEOUT_MAX = 2147483647
 local RUNALL_LIMIT = 100000
 
 local is_callable, typename, argerror = util.is_callable, util.typename, util.argerror
+
+--- Timer and immediate objects are arrays with a metatable (a hash part
+--- of ten named fields would cost ~450 bytes per timer; seven array slots
+--- cost ~170). Slots 1-7 always exist. Slots 8-11 exist only when needed: a
+--- plain `setTimeout(fn, ms)` on the real clock has none of them until
+--- unref() is called, and reading one gives nil (the metatables hold only
+--- method names).
+local FN <const> = 1        -- the callback
+local DELAY <const> = 2     -- the (coerced) delay or period in ms; 0 for an immediate
+local DEADLINE <const> = 3  -- due time on the scheduler's clock: first sort key
+local SEQ <const> = 4       -- creation sequence: second sort key
+local STATE <const> = 5     -- one of the states below
+local NEXT <const> = 6      -- next timer in its list while pending, else false
+local PREV <const> = 7      -- previous timer in its list while pending, else false
+local UNREFED <const> = 8   -- true after unref(): does not keep the loop alive
+local REPEAT <const> = 9    -- true for an interval
+local ARGS <const> = 10     -- table.pack of the extra arguments, if any
+local SCHED <const> = 11    -- the (fake) scheduler; nil for the real one
+
+-- values of STATE
+local PENDING <const> = 1   -- in a scheduler's lists
+local IDLE <const> = 0      -- not scheduled (a timeout that fired)
+local CLEARED <const> = -1  -- cleared, discarded by clock:restore(), or a fired immediate
+local QUEUED <const> = -2   -- an immediate in the real (uv check) queue
 
 --- Node's delay coercion: anything but a number in [1, 2^31-1] counts as 1.
 local function delay(ms)
@@ -140,82 +165,144 @@ function M.install(P, core)
   -- stops the drain handles, so none stays active once the queue is empty.
   P.drain = drainnow
 
-  ---------------------------------------------------------------- the heap
+  -------------------------------------------------------- the timer lists
 
-  -- A scheduler: { heap = {}, n = 0, refs = 0, fake = bool, now = number }.
-  -- Timers hold their index in `idx` while they are in the heap.
+  -- A scheduler: { lists = {}, heap = {}, n = 0, count = 0, refs = 0,
+  -- fake = bool, now = number }. As in Node, pending timers are kept in one
+  -- doubly linked list per delay (`lists[ms]`; fake immediates use 0), each
+  -- list sorted by (deadline, creation sequence). A new timer's deadline is
+  -- now + ms, so it nearly always goes at the tail: adding and removing a
+  -- timer is O(1). The lists are in a binary min-heap (`heap[1..n]`) keyed by
+  -- their first timer, so the earliest timer of all is `heap[1][HEAD]`, and
+  -- timers run in exactly (deadline, sequence) order. `count` is the number
+  -- of pending timers, `refs` the number of those that are ref'd.
 
-  local function less(a, b)
-    local da, db = a.deadline, b.deadline
-    return da < db or (da == db and a.seq < b.seq)
+  -- slots of a list (an array too)
+  local HEAD <const>, TAIL <const>, LPOS <const> = 1, 2, 3  -- LPOS: heap index
+
+  --- True when timer `a` is due before timer `b`.
+  local function before(a, b)
+    local da, db = a[DEADLINE], b[DEADLINE]
+    return da < db or (da == db and a[SEQ] < b[SEQ])
   end
 
-  -- (comparisons inlined: this is the hot path of every timer)
-  local function siftup(h, i, t)
-    local d, sq = t.deadline, t.seq
+  local function siftup(h, i, l)
+    local first = l[HEAD]
     while i > 1 do
       local pi = i // 2
       local parent = h[pi]
-      local pd = parent.deadline
-      if pd < d or (pd == d and parent.seq < sq) then break end
+      if not before(first, parent[HEAD]) then break end
       h[i] = parent
-      parent.idx = i
+      parent[LPOS] = i
       i = pi
     end
-    h[i] = t
-    t.idx = i
+    h[i] = l
+    l[LPOS] = i
   end
 
-  local function siftdown(h, n, i, t)
-    local d, sq = t.deadline, t.seq
+  local function siftdown(h, n, i, l)
+    local first = l[HEAD]
     while true do
       local c = 2 * i
       if c > n then break end
       local child = h[c]
-      local cd = child.deadline
-      if c < n then
-        local right = h[c + 1]
-        local rd = right.deadline
-        if rd < cd or (rd == cd and right.seq < child.seq) then
-          c, child, cd = c + 1, right, rd
-        end
+      if c < n and before(h[c + 1][HEAD], child[HEAD]) then
+        c = c + 1
+        child = h[c]
       end
-      if d < cd or (d == cd and sq < child.seq) then break end
+      if not before(child[HEAD], first) then break end
       h[i] = child
-      child.idx = i
+      child[LPOS] = i
       i = c
     end
-    h[i] = t
-    t.idx = i
+    h[i] = l
+    l[LPOS] = i
   end
 
-  local function heappush(s, t)
-    local n = s.n + 1
-    s.n = n
-    siftup(s.heap, n, t)
-    if t.refed then s.refs = s.refs + 1 end
-  end
-
-  local function heapremove(s, t)
-    local h, i, n = s.heap, t.idx, s.n
-    t.idx = nil
-    if t.refed then s.refs = s.refs - 1 end
-    local last = h[n]
-    h[n] = nil
-    n = n - 1
-    s.n = n
-    if i <= n then
-      if i > 1 and less(last, h[i // 2]) then
-        siftup(h, i, last)
-      else
-        siftdown(h, n, i, last)
+  --- Adds pending timer `t` (IDLE) to scheduler `s`.
+  local function schedule(s, t)
+    local ms = t[DELAY]
+    local l = s.lists[ms]
+    if not l then
+      l = { t, t, 0 }
+      s.lists[ms] = l
+      local n = s.n + 1
+      s.n = n
+      siftup(s.heap, n, l)
+    else
+      -- from the tail back to the last timer due before `t`: none but an
+      -- interval scheduled again (it keeps its sequence) is passed over
+      -- (`before` inlined: this is the hot path of every timer)
+      local d, sq = t[DEADLINE], t[SEQ]
+      local p = l[TAIL]
+      while p do
+        local pd = p[DEADLINE]
+        if pd < d or (pd == d and p[SEQ] < sq) then break end
+        p = p[PREV]
+      end
+      if p then
+        local nx = p[NEXT]
+        t[PREV], t[NEXT] = p, nx
+        p[NEXT] = t
+        if nx then nx[PREV] = t else l[TAIL] = t end
+      else  -- a new first timer: the list moves up in the heap
+        local first = l[HEAD]
+        t[NEXT] = first
+        first[PREV] = t
+        l[HEAD] = t
+        siftup(s.heap, l[LPOS], l)
       end
     end
+    t[STATE] = PENDING
+    s.count = s.count + 1
+    if not t[UNREFED] then s.refs = s.refs + 1 end
+  end
+
+  --- Removes pending timer `t` from scheduler `s`; it is IDLE afterwards.
+  local function unschedule(s, t)
+    local ms = t[DELAY]
+    local l = s.lists[ms]
+    local p, nx = t[PREV], t[NEXT]
+    t[PREV], t[NEXT], t[STATE] = false, false, IDLE
+    s.count = s.count - 1
+    if not t[UNREFED] then s.refs = s.refs - 1 end
+    if nx then nx[PREV] = p else l[TAIL] = p end
+    if p then
+      p[NEXT] = nx
+    elseif nx then  -- a later first timer: the list moves down in the heap
+      l[HEAD] = nx
+      siftdown(s.heap, s.n, l[LPOS], l)
+    else  -- the list is empty: out of the heap
+      s.lists[ms] = nil
+      local h, i, n = s.heap, l[LPOS], s.n
+      local last = h[n]
+      h[n] = nil
+      n = n - 1
+      s.n = n
+      if i <= n then
+        if i > 1 and before(last[HEAD], h[i // 2][HEAD]) then
+          siftup(h, i, last)
+        else
+          siftdown(h, n, i, last)
+        end
+      end
+    end
+  end
+
+  --- The earliest pending timer of `s`, or nil.
+  local function first(s)
+    local l = s.heap[1]
+    return l and l[HEAD]
+  end
+
+  local function newsched(isfake, now)
+    return { lists = {}, heap = {}, n = 0, count = 0, refs = 0,
+             fake = isfake, now = now }
   end
 
   ---------------------------------------------------------- real scheduler
 
-  local real = { heap = {}, n = 0, refs = 0, fake = false }
+  local real = newsched(false, nil)
   local fake = nil      -- the fake scheduler while a clock is installed
   local seq = 0
   local uvtimer = uv.new_timer()  -- the single uv timer
@@ -224,9 +311,10 @@ function M.install(P, core)
   uvtimer:unref()
   local firing = false
 
+  local update_time, uvnow = uv.update_time, uv.now
   local function realnow()
-    uv.update_time()
-    return uv.now()
+    update_time()
+    return uvnow()
   end
 
   local onfire
@@ -235,7 +323,8 @@ function M.install(P, core)
   --- deadline, ref'd only while a ref'd timer is pending, stopped when empty.
   local function rearm()
     if firing then return end
-    if real.n == 0 then
+    local top = first(real)
+    if not top then
       if armed then
         uvtimer:stop()
         armed = nil
@@ -246,7 +335,7 @@ function M.install(P, core)
       end
       return
     end
-    local top = real.heap[1].deadline
+    top = top[DEADLINE]
     if not armed or armed > top then
       -- at least 1 ms, as Node's ScheduleTimer: a uv timer started with 0
       -- from inside the timers phase would run in that same phase, before
@@ -265,17 +354,15 @@ function M.install(P, core)
 
   --- Runs timer `t` (already out of the heap) of scheduler `s` at `now`.
   local function runtimer(s, t, now)
-    if t.rep then
-      invoke(t.fn, t.args)
-      if not t.cleared and not t.idx and t.sched == s then
-        -- keeps its creation sequence: on a deadline tie with a timer
-        -- created after the interval, the interval goes first (as in Node,
-        -- whose per-duration lists are ordered by creation)
-        t.deadline = now + t.rep
-        heappush(s, t)
-      end
-    else
-      invoke(t.fn, t.args)
+    invoke(t[FN], t[ARGS])
+    -- an interval not cleared nor refreshed by its callback, and whose
+    -- fake clock (if any) is still installed, is scheduled again
+    if t[REPEAT] and t[STATE] == IDLE and (t[SCHED] or real) == s then
+      -- keeps its creation sequence: on a deadline tie with a timer
+      -- created after the interval, the interval goes first (as in Node,
+      -- whose per-duration lists are ordered by creation)
+      t[DEADLINE] = now + t[DELAY]
+      schedule(s, t)
     end
   end
 
@@ -283,11 +370,10 @@ function M.install(P, core)
     armed = nil
     firing = true
     local now = realnow()
-    local h = real.heap
-    while real.n > 0 do
-      local t = h[1]
-      if t.deadline > now then break end
-      heapremove(real, t)
+    while true do
+      local t = first(real)
+      if not t or t[DEADLINE] > now then break end
+      unschedule(real, t)
       runtimer(real, t, now)
     end
     firing = false
@@ -300,22 +386,12 @@ function M.install(P, core)
 
   ------------------------------------------------------------ timer objects
 
-  ---@class promise.Timeout
-  ---@field private fn function
-  ---@field private args table?
-  ---@field private rep number|false  interval period, false for a timeout
-  ---@field private ms number         the (coerced) delay
-  ---@field private deadline number
-  ---@field private seq integer
-  ---@field private idx integer?      position in the heap while pending
-  ---@field private refed boolean
-  ---@field private cleared boolean
-  ---@field private sched table
+  ---@class promise.Timeout  an array: see the slot names FN, DELAY, ... above
   local Timeout = {}
   Timeout.__index = Timeout
   Timeout.__name = "Timeout"
 
-  ---@class promise.Immediate
+  ---@class promise.Immediate  an array: same slots as promise.Timeout
   local Immediate = {}
   Immediate.__index = Immediate
   Immediate.__name = "Immediate"
@@ -325,34 +401,45 @@ function M.install(P, core)
     return realnow()
   end
 
+  --- A new pending timer of scheduler `s`; `rep` is true for an interval.
   local function newtimer(s, fn, ms, rep, args)
     seq = seq + 1
-    local t = setmetatable({
-      fn = fn, args = args, rep = rep, ms = ms, seq = seq, refed = true,
-      cleared = false, sched = s, deadline = schednow(s) + ms,
-    }, Timeout)
-    heappush(s, t)
-    changed(s)
+    local t
+    if s == real and not rep and not args then
+      t = { fn, ms, realnow() + ms, seq, IDLE, false, false }  -- the common case
+    else
+      t = { fn, ms, schednow(s) + ms, seq, IDLE, false, false, false, rep or nil, args,
+            s ~= real and s or nil }
+    end
+    setmetatable(t, Timeout)
+    schedule(s, t)
+    -- (the uv timer needs no change when it is armed no later than `t` and
+    -- already ref'd: the usual case when timers are created in a row)
+    if not (armed and armed <= t[DEADLINE] and uvrefed) then changed(s) end
     return t
   end
 
   local function cleartimer(t)
-    if getmetatable(t) ~= Timeout or t.cleared then return end
-    t.cleared = true
-    if t.idx then
-      heapremove(t.sched, t)
-      changed(t.sched)
+    if getmetatable(t) ~= Timeout then return end
+    if t[STATE] == PENDING then
+      local s = t[SCHED] or real
+      unschedule(s, t)
+      t[STATE] = CLEARED
+      changed(s)
+    else
+      t[STATE] = CLEARED
     end
   end
 
   --- Keeps the process alive while this timer is pending (the default).
   ---@return promise.Timeout self
   function Timeout:ref()
-    if not self.refed then
-      self.refed = true
-      if self.idx then
-        self.sched.refs = self.sched.refs + 1
-        changed(self.sched)
+    if self[UNREFED] then
+      self[UNREFED] = false
+      if self[STATE] == PENDING then
+        local s = self[SCHED] or real
+        s.refs = s.refs + 1
+        changed(s)
       end
     end
     return self
@@ -361,11 +448,12 @@ function M.install(P, core)
   --- Lets the loop exit while this timer is pending.
   ---@return promise.Timeout self
   function Timeout:unref()
-    if self.refed then
-      self.refed = false
-      if self.idx then
-        self.sched.refs = self.sched.refs - 1
-        changed(self.sched)
+    if not self[UNREFED] then
+      self[UNREFED] = true
+      if self[STATE] == PENDING then
+        local s = self[SCHED] or real
+        s.refs = s.refs - 1
+        changed(s)
       end
     end
     return self
@@ -374,7 +462,7 @@ function M.install(P, core)
   --- True when the timer keeps the loop alive (when pending).
   ---@return boolean
   function Timeout:hasRef()
-    return self.refed
+    return not self[UNREFED]
   end
 
   --- Same as `clearTimeout(self)`.
@@ -388,21 +476,17 @@ function M.install(P, core)
   --- a timer that already fired is scheduled again; a cleared one is not.
   ---@return promise.Timeout self
   function Timeout:refresh()
-    if self.cleared then return self end
-    local s = self.sched
+    local state = self[STATE]
+    if state == CLEARED then return self end
+    local s = self[SCHED] or real
     if s.fake and s ~= fake then return self end  -- clock restored
-    if self.idx then heapremove(s, self) end
+    if state == PENDING then unschedule(s, self) end
     seq = seq + 1
-    self.seq = seq
-    self.deadline = schednow(s) + self.ms
-    heappush(s, self)
+    self[SEQ] = seq
+    self[DEADLINE] = schednow(s) + self[DELAY]
+    schedule(s, self)
     changed(s)
     return self
-  end
-
-  local function packargs(...)
-    if select("#", ...) == 0 then return nil end
-    return pack(...)
   end
 
   --- Calls `fn(...)` once after `ms` milliseconds (Node semantics: `ms < 1`
@@ -411,8 +495,12 @@ function M.install(P, core)
   ---@param ms? number
   ---@return promise.Timeout
   function P.setTimeout(fn, ms, ...)
-    if not is_callable(fn) then argerror(1, "setTimeout", "function", fn) end
-    return newtimer(fake or real, fn, delay(ms), false, packargs(...))
+    if type(fn) ~= "function" and not is_callable(fn) then
+      argerror(1, "setTimeout", "function", fn)
+    end
+    local args = nil
+    if select("#", ...) > 0 then args = pack(...) end
+    return newtimer(fake or real, fn, delay(ms), false, args)
   end
 
   --- Calls `fn(...)` every `ms` milliseconds until cleared.
@@ -420,9 +508,12 @@ function M.install(P, core)
   ---@param ms? number
   ---@return promise.Timeout
   function P.setInterval(fn, ms, ...)
-    if not is_callable(fn) then argerror(1, "setInterval", "function", fn) end
-    ms = delay(ms)
-    return newtimer(fake or real, fn, ms, ms, packargs(...))
+    if type(fn) ~= "function" and not is_callable(fn) then
+      argerror(1, "setInterval", "function", fn)
+    end
+    local args = nil
+    if select("#", ...) > 0 then args = pack(...) end
+    return newtimer(fake or real, fn, delay(ms), true, args)
   end
 
   --- Cancels a timer; anything else (nil, a fired timer) is ignored.
@@ -476,12 +567,11 @@ function M.install(P, core)
       local im = q[qhead]
       q[qhead] = nil
       qhead = qhead + 1
-      if not im.cleared then
-        im.cleared = true
-        im.queued = false
+      if im[STATE] == QUEUED then
+        im[STATE] = CLEARED
         qlive = qlive - 1
-        if im.refed then qrefs = qrefs - 1 end
-        invoke(im.fn, im.args)
+        if not im[UNREFED] then qrefs = qrefs - 1 end
+        invoke(im[FN], im[ARGS])
       end
     end
     qrunning = false
@@ -492,13 +582,15 @@ function M.install(P, core)
   --- Keeps the loop alive while the immediate is pending (the default).
   ---@return promise.Immediate self
   function Immediate:ref()
-    if not self.refed then
-      self.refed = true
-      if self.queued then
+    if self[UNREFED] then
+      self[UNREFED] = false
+      local state = self[STATE]
+      if state == QUEUED then
         qrefs = qrefs + 1
         syncimmhandles()
-      elseif self.idx then
-        self.sched.refs = self.sched.refs + 1
+      elseif state == PENDING then
+        local s = self[SCHED]
+        s.refs = s.refs + 1
       end
     end
     return self
@@ -507,13 +599,15 @@ function M.install(P, core)
   --- Lets the loop exit while the immediate is pending.
   ---@return promise.Immediate self
   function Immediate:unref()
-    if self.refed then
-      self.refed = false
-      if self.queued then
+    if not self[UNREFED] then
+      self[UNREFED] = true
+      local state = self[STATE]
+      if state == QUEUED then
         qrefs = qrefs - 1
         syncimmhandles()
-      elseif self.idx then
-        self.sched.refs = self.sched.refs - 1
+      elseif state == PENDING then
+        local s = self[SCHED]
+        s.refs = s.refs - 1
       end
     end
     return self
@@ -522,7 +616,7 @@ function M.install(P, core)
   --- True when the immediate keeps the loop alive (when pending).
   ---@return boolean
   function Immediate:hasRef()
-    return self.refed
+    return not self[UNREFED]
   end
 
   --- Calls `fn(...)` in the check phase of the loop (after I/O), or, with
@@ -530,18 +624,25 @@ function M.install(P, core)
   ---@param fn function
   ---@return promise.Immediate
   function P.setImmediate(fn, ...)
-    if not is_callable(fn) then argerror(1, "setImmediate", "function", fn) end
-    local args = packargs(...)
+    if type(fn) ~= "function" and not is_callable(fn) then
+      argerror(1, "setImmediate", "function", fn)
+    end
+    local args = nil
+    if select("#", ...) > 0 then args = pack(...) end
     seq = seq + 1
-    local im = setmetatable({ fn = fn, args = args, refed = true,
-                              cleared = false, queued = false, seq = seq },
-                            Immediate)
+    local im
     if fake then
-      im.sched = fake
-      im.deadline = fake.now
-      heappush(fake, im)
+      -- a timer due now on the fake clock
+      im = setmetatable({ fn, 0, fake.now, seq, IDLE, false, false, false,
+                          nil, args, fake }, Immediate)
+      schedule(fake, im)
     else
-      im.queued = true
+      if args then
+        im = { fn, 0, 0, seq, QUEUED, false, false, false, nil, args }
+      else
+        im = { fn, 0, 0, seq, QUEUED, false, false }
+      end
+      setmetatable(im, Immediate)
       qtail = qtail + 1
       q[qtail] = im
       qlive = qlive + 1
@@ -554,15 +655,16 @@ function M.install(P, core)
   --- Cancels an immediate; anything else is ignored.
   ---@param im promise.Immediate?
   function P.clearImmediate(im)
-    if getmetatable(im) ~= Immediate or im.cleared then return end
-    im.cleared = true
-    if im.queued then
-      im.queued = false
+    if getmetatable(im) ~= Immediate then return end
+    local state = im[STATE]
+    if state == QUEUED then
+      im[STATE] = CLEARED
       qlive = qlive - 1
-      if im.refed then qrefs = qrefs - 1 end
+      if not im[UNREFED] then qrefs = qrefs - 1 end
       syncimmhandles()
-    elseif im.idx then
-      heapremove(im.sched, im)
+    elseif state == PENDING then
+      unschedule(im[SCHED], im)
+      im[STATE] = CLEARED
     end
   end
 
@@ -737,12 +839,12 @@ function M.install(P, core)
 
   --- Runs the earliest fake timer (popped from `s`) at its deadline.
   local function firefake(s)
-    local t = s.heap[1]
-    heapremove(s, t)
-    if t.deadline > s.now then s.now = t.deadline end
+    local t = first(s)
+    unschedule(s, t)
+    if t[DEADLINE] > s.now then s.now = t[DEADLINE] end
     if getmetatable(t) == Immediate then
-      t.cleared = true
-      invoke(t.fn, t.args)
+      t[STATE] = CLEARED
+      invoke(t[FN], t[ARGS])
     else
       runtimer(s, t, s.now)
     end
@@ -768,7 +870,7 @@ function M.install(P, core)
     local s = self.sched
     local target = s.now + ms
     drainnow()
-    while s.n > 0 and s.heap[1].deadline <= target and s == fake do
+    while s == fake and s.n > 0 and first(s)[DEADLINE] <= target do
       firefake(s)
     end
     if s.now < target then s.now = target end
@@ -783,7 +885,7 @@ function M.install(P, core)
     local s = self.sched
     drainnow()
     local count = 0
-    while s.n > 0 and s == fake do
+    while s == fake and s.n > 0 do
       count = count + 1
       if count > RUNALL_LIMIT then
         error(("runAll: aborted after %d timers (endless interval?)"):format(RUNALL_LIMIT), 2)
@@ -797,7 +899,7 @@ function M.install(P, core)
   ---@return integer
   function Clock:countTimers()
     checkclock(self, "countTimers")
-    return self.sched.n
+    return self.sched.count
   end
 
   --- Returns to real time. Pending fake timers are discarded: they never run.
@@ -806,13 +908,15 @@ function M.install(P, core)
     local s = self.sched
     if s ~= fake then return end
     fake = nil
-    local h = s.heap
     for i = 1, s.n do
-      h[i].idx = nil
-      h[i].cleared = true
-      h[i] = nil
+      local t = s.heap[i][HEAD]
+      while t do
+        local nx = t[NEXT]
+        t[STATE], t[NEXT], t[PREV] = CLEARED, false, false
+        t = nx
+      end
     end
-    s.n, s.refs = 0, 0
+    s.lists, s.heap, s.n, s.count, s.refs = {}, {}, 0, 0, 0
   end
 
   --- Installs a fake clock starting at `start_ms` (default 0) as the time
@@ -826,7 +930,7 @@ function M.install(P, core)
     if fake then
       error("useFakeTimers: fake timers are already installed (call clock:restore() first)", 2)
     end
-    fake = { heap = {}, n = 0, refs = 0, fake = true, now = start_ms or 0 }
+    fake = newsched(true, start_ms or 0)
     return setmetatable({ sched = fake }, Clock)
   end
 end
