@@ -107,7 +107,7 @@ void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
   while (S->count + n > S->cap) {
     lua_Integer j, k, cap = S->cap;
     int q;
-    while (S->count + n > cap) cap *= 2;
+    while (S->count + n > cap) cap *= 4;
     /* the allocation may run a __gc that queues jobs (even grows the ring):
        read the ring only after it, and retry when it is still too small */
     lua_createtable(L, (int)(4 * cap), 0);
