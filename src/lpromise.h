@@ -67,7 +67,9 @@ typedef struct pr_Promise {
 
 /* user values of the state */
 enum {
-  PR_SUV_QUEUE = 1,   /* ring buffer of jobs, 4 slots each */
+  PR_SUV_QUEUE = 1,   /* the chunk of jobs the drain reads from */
+  PR_SUV_QTAIL,       /* the chunk new jobs go to */
+  PR_SUV_QLAST,       /* the last chunk allocated (tail, or a spare) */
   PR_SUV_REJECTED,    /* rejected promises to check at the end of a drain */
   PR_SUV_MT,          /* metatable of promises */
   PR_SUV_DRAINHOOK,   /* called when a drain becomes needed */
@@ -83,8 +85,19 @@ enum {
   PR_SUV_COUNT = PR_SUV_DRAINLOOP
 };
 
+/*
+** The queue is a chain of chunks: tables of PR_CHUNK jobs (4 slots each)
+** whose slot PR_LINK holds the next chunk. Jobs are read from the head
+** chunk and written to the tail chunk; chunks past the tail are spares,
+** allocated ahead of need so that storing a job never allocates.
+*/
+#define PR_CHUNK 256
+#define PR_LINK (4 * PR_CHUNK + 1)
+
 typedef struct pr_State {
-  lua_Integer head, count, cap;  /* the job ring buffer, in jobs */
+  lua_Integer head, tail;        /* next job to read, next slot to write */
+  lua_Integer count;             /* jobs queued */
+  lua_Integer spare;             /* chunks allocated past the tail one */
   lua_Integer nrejected;         /* entries in PR_SUV_REJECTED */
   const void *mt;                /* identity of the promise metatable */
   lua_State *current;            /* the async coroutine being resumed */

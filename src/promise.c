@@ -105,8 +105,7 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   luaL_checkstack(L, 8, NULL);
   /* room for every job first: past this point nothing allocates. Growing
      the ring may run a __gc that adds reactions: read them after it */
-  while (S->count + nreactions(pp) > S->cap)
-    pr_reserve(L, S, nreactions(pp));
+  pr_reserve(L, S, nreactions(pp));
   flags = pp->flags;
   word = pp->word;
   /* take the reactions off the promise: top + 1, top + 2 */

@@ -2,11 +2,12 @@
 ** queue.c: the microtask queue (ECMA-262 jobs), its drain loop, rejection
 ** tracking and the reporters.
 **
-** Jobs live in a ring buffer kept in a Lua table, four slots per job: the
-** job word and three values (see the job kinds in lpromise.h). The queue is
-** drained by a loop, never by recursion, so chains of any length run in
-** constant C stack. Room is made before a job is stored (pr_reserve), so
-** that storing never allocates and an out-of-memory error cannot lose a job.
+** Jobs live in a chain of chunk tables, four slots per job: the job word
+** and three values (see the job kinds and the chunks in lpromise.h). The
+** queue is drained by a loop, never by recursion, so chains of any length
+** run in constant C stack. Room is made before a job is stored
+** (pr_reserve), so storing never allocates and an out-of-memory error
+** cannot lose a job; a burst never copies the jobs already queued.
 */
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +15,6 @@
 #include "lpromise.h"
 
 
-#define INITCAP 64      /* jobs; a power of 2 */
-#define SHRINKCAP 4096  /* a drain ending above this capacity shrinks it */
 
 static const char tracekey = 't';  /* registry key of the last traceback */
 
@@ -98,36 +97,27 @@ void pr_needdrain (lua_State *L, pr_State *S) {
 }
 
 
+/* jobs that can be stored without allocating */
+static lua_Integer room (const pr_State *S) {
+  return (PR_CHUNK - S->tail) + PR_CHUNK * S->spare;
+}
+
+
 /*
-** Make room for 'n' more jobs. A larger ring is a new table whose array
-** part holds every slot, so that storing a job never allocates: once room
-** is made (the only step that can fail), queueing cannot lose a job.
+** Make room for 'n' more jobs by allocating spare chunks: this is the only
+** step of queueing that can fail, so once room is made no job can be lost.
+** An allocation may run a __gc that queues jobs itself: the chain is read
+** only after each allocation.
 */
 void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
-  while (S->count + n > S->cap) {
-    lua_Integer j, k, cap = S->cap;
-    int q;
-    while (S->count + n > cap) cap *= 4;
-    /* the allocation may run a __gc that queues jobs (even grows the ring):
-       read the ring only after it, and retry when it is still too small */
-    lua_createtable(L, (int)(4 * cap), 0);
-    if (S->count + n > cap || cap <= S->cap) {
-      lua_pop(L, 1);
-      continue;
-    }
-    lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-    q = lua_gettop(L);
-    for (j = 0; j < S->count; j++) {  /* no allocation in this loop */
-      lua_Integer from = 4 * ((S->head + j) & (S->cap - 1));
-      for (k = 1; k <= 4; k++) {
-        lua_rawgeti(L, q, from + k);
-        lua_rawseti(L, q - 1, 4 * j + k);
-      }
-    }
+  while (room(S) < n) {
+    lua_createtable(L, PR_LINK, 0);       /* the link slot is in the array */
+    lua_getiuservalue(L, pr_stateidx, PR_SUV_QLAST);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, PR_LINK);          /* last.next = chunk */
     lua_pop(L, 1);
-    lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-    S->head = 0;
-    S->cap = cap;
+    lua_setiuservalue(L, pr_stateidx, PR_SUV_QLAST);
+    S->spare++;
   }
 }
 
@@ -145,14 +135,23 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
   int q;
   luaL_checkstack(L, 4, NULL);
   pr_reserve(L, S, 1);
-  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QTAIL);
   q = lua_gettop(L);
-  slot = 4 * ((S->head + S->count) & (S->cap - 1));
+  if (S->tail == PR_CHUNK) {  /* the tail chunk is full: move to a spare */
+    lua_rawgeti(L, q, PR_LINK);
+    lua_replace(L, q);
+    lua_pushvalue(L, q);
+    lua_setiuservalue(L, pr_stateidx, PR_SUV_QTAIL);
+    S->tail = 0;
+    S->spare--;
+  }
+  slot = 4 * S->tail;
   lua_pushinteger(L, word);
   lua_rawseti(L, q, slot + 1);
   setslot(L, q, slot + 2, a);
   setslot(L, q, slot + 3, b);
   setslot(L, q, slot + 4, c);
+  S->tail++;
   S->count++;
   lua_pop(L, 1);
   pr_needdrain(L, S);
@@ -311,42 +310,68 @@ static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
 }
 
 
+/*
+** The head chunk (at 'q') is used up: move to the next one and recycle the
+** old one as a spare at the end of the chain (its job slots are all nil).
+*/
+static void nextchunk (lua_State *L, pr_State *S, int q) {
+  lua_rawgeti(L, q, PR_LINK);                        /* the next chunk */
+  lua_pushnil(L);
+  lua_rawseti(L, q, PR_LINK);
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QLAST);
+  lua_pushvalue(L, q);
+  lua_rawseti(L, -2, PR_LINK);                       /* last.next = old */
+  lua_pop(L, 1);
+  lua_pushvalue(L, q);
+  lua_setiuservalue(L, pr_stateidx, PR_SUV_QLAST);
+  S->spare++;
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
+  lua_replace(L, q);
+  S->head = 0;
+}
+
+
+/* after a drain: keep one spare chunk at most, give the rest back */
+static void trimspares (lua_State *L, pr_State *S) {
+  if (S->spare <= 1) return;
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QTAIL);
+  lua_rawgeti(L, -1, PR_LINK);                       /* the first spare */
+  lua_pushnil(L);
+  lua_rawseti(L, -2, PR_LINK);                       /* is the last now */
+  lua_setiuservalue(L, pr_stateidx, PR_SUV_QLAST);
+  lua_pop(L, 1);
+  S->spare = 1;
+}
+
+
 /* the drain loop, run protected; returns the number of jobs it ran */
 static int drainloop (lua_State *L) {
   pr_State *S = pr_getstate(L);
   lua_Integer ran = 0;
-  lua_Integer cap = S->cap;
   lua_settop(L, 0);
-  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);  /* 1 */
+  lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);  /* 1: the head chunk */
   lua_pushcfunction(L, msgh);                       /* 2: DRAIN_MSGH */
   do {
     while (S->count > 0) {
-      lua_Integer k, slot = 4 * S->head;
-      if (S->cap != cap) {  /* a job grew the ring: a new table */
-        cap = S->cap;
-        lua_getiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-        lua_replace(L, 1);
-        slot = 4 * S->head;
-      }
+      lua_Integer k, slot;
+      if (S->head == PR_CHUNK) nextchunk(L, S, 1);
+      slot = 4 * S->head;
       for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 3..6 */
       for (k = 1; k <= 4; k++) {
         lua_pushnil(L);
         lua_rawseti(L, 1, slot + k);
       }
       S->count--;
-      S->head = (S->count == 0) ? 0 : (S->head + 1) & (S->cap - 1);
+      S->head++;
+      if (S->count == 0) S->head = S->tail = 0;  /* reuse the chunk */
       dispatch(L, S, lua_tointeger(L, 3), 4, 5, 6);
       lua_settop(L, 2);
       ran++;
     }
     if (S->nrejected > 0) checkrejections(L, S);
   } while (S->count > 0);
-  if (S->cap > SHRINKCAP) {  /* give back the memory of a burst */
-    lua_createtable(L, 4 * INITCAP, 0);
-    lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
-    S->head = 0;
-    S->cap = INITCAP;
-  }
+  trimspares(L, S);
   lua_pushinteger(L, ran);
   return 1;
 }
@@ -471,9 +496,12 @@ static const luaL_Reg funcs[] = {
 /* stack: 1 module, 2 state */
 void pr_openqueue (lua_State *L) {
   pr_State *S = (pr_State *)lua_touserdata(L, 2);
-  S->head = S->count = 0;
-  S->cap = INITCAP;
-  lua_createtable(L, 4 * INITCAP, 0);
+  S->head = S->tail = S->count = S->spare = 0;
+  lua_createtable(L, PR_LINK, 0);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 2, PR_SUV_QTAIL);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 2, PR_SUV_QLAST);
   lua_setiuservalue(L, 2, PR_SUV_QUEUE);
   lua_newtable(L);
   lua_setiuservalue(L, 2, PR_SUV_REJECTED);

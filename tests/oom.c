@@ -288,7 +288,7 @@ static pr_State *corestate (lua_State *L, int drainref) {
 static int checkcore (lua_State *L, int drainref, int idle,
                       const char *when) {
   pr_State *S = corestate(L, drainref);
-  lua_Integer i;
+  lua_Integer i, pos;
   int ok = 1;
   if (S == NULL) {
     say("oom: FAIL: %s: no core state at %s\n", when, where);
@@ -300,12 +300,13 @@ static int checkcore (lua_State *L, int drainref, int idle,
         S->awaiting);
     return 0;
   }
-  if (S->cap < 64 || (S->cap & (S->cap - 1)) != 0 || S->count < 0
-      || S->count > S->cap || S->head < 0 || S->head >= S->cap
-      || S->nrejected < 0) {
-    say("oom: FAIL: %s: bad queue at %s (head=%lld count=%lld cap=%lld "
-        "nrejected=%lld)\n", when, where, (long long)S->head,
-        (long long)S->count, (long long)S->cap, (long long)S->nrejected);
+  if (S->count < 0 || S->spare < 0 || S->head < 0 || S->head > PR_CHUNK
+      || S->tail < 0 || S->tail > PR_CHUNK || S->nrejected < 0
+      || (S->count == 0 && S->head != S->tail)) {
+    say("oom: FAIL: %s: bad queue at %s (head=%lld tail=%lld count=%lld "
+        "spare=%lld nrejected=%lld)\n", when, where, (long long)S->head,
+        (long long)S->tail, (long long)S->count, (long long)S->spare,
+        (long long)S->nrejected);
     return 0;
   }
   if (idle && (S->count != 0 || S->nrejected != 0 || S->signalled)) {
@@ -317,10 +318,15 @@ static int checkcore (lua_State *L, int drainref, int idle,
   lua_rawgeti(L, LUA_REGISTRYINDEX, drainref);
   lua_getupvalue(L, -1, 1);
   lua_getiuservalue(L, -1, PR_SUV_QUEUE);
-  for (i = 0; ok && i < S->count; i++) {
-    lua_Integer slot = 4 * ((S->head + i) & (S->cap - 1));
-    lua_Integer kind;
+  for (i = 0, pos = S->head; ok && i < S->count; i++, pos++) {
+    lua_Integer slot, kind;
     int isnum;
+    if (pos == PR_CHUNK) {  /* on to the next chunk */
+      lua_rawgeti(L, -1, PR_LINK);
+      lua_replace(L, -2);
+      pos = 0;
+    }
+    slot = 4 * pos;
     lua_rawgeti(L, -1, slot + 1);
     kind = lua_tointegerx(L, -1, &isnum) & PR_JKIND;
     lua_pop(L, 1);

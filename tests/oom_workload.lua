@@ -88,7 +88,7 @@ m1
 uncaught merr string
 nested-drain 0
 m2
-burst 150 150
+burst 600 600
 reported uncaught rep tb
 ran 4
 unhandled unh1 true
@@ -300,9 +300,9 @@ local function run()
   P.queueMicrotask(function() error("merr", 0) end)
   P.queueMicrotask(function() say("nested-drain", P.drain()) end)
   for _ = 1, 3 do P.queueMicrotask(function() end) end
-  -- queued while the head of the ring is not at its start: the ring grows
+  -- queued while the head chunk is part used: crosses chunk boundaries
   P.queueMicrotask(function()
-    for i = 1, 150 do
+    for i = 1, 600 do
       P.queueMicrotask(function()
         -- FIFO, none lost, none twice: holds even when an allocation fails
         if i ~= burst + 1 then
