@@ -1,12 +1,23 @@
 #!/bin/sh
 # Build luv-promise and run every check: the specs, the LuaRocks build,
-# the specs under valgrind, and the linters.
+# the specs under valgrind, the out-of-memory harness and the linters.
 set -e
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 make -s
 echo "== busted"
-busted --lua=lua5.4 -o utfTerminal
+log=$(mktemp)
+status=0
+busted --lua=lua5.4 -o utfTerminal > "$log" 2>&1 || status=$?
+cat "$log"
+summary=$(grep -a -o '[0-9]* successes / [0-9]* failures / [0-9]* errors' "$log" | tail -n 1)
+rm -f "$log"
+[ -n "$summary" ] || summary="0 successes / 0 failures / 1 errors"
+if [ "$status" -ne 0 ]; then
+  set -- $summary
+  echo "busted: $1 passed, $(( $4 + $7 )) failed"
+  exit "$status"
+fi
 echo "== luarocks make into a fresh tree"
 tree=$(mktemp -d)
 luarocks --lua-version=5.4 --tree "$tree" make --deps-mode=none >/dev/null
@@ -20,3 +31,6 @@ echo "== out of memory"; make -s oom
 echo "== lint"
 make -s lint
 echo "all checks passed"
+# the closing line CI reads: tests passed and failed
+set -- $summary
+echo "busted: $1 passed, $(( $4 + $7 )) failed"
