@@ -10,7 +10,7 @@ log=$(mktemp)
 status=0
 busted --lua=lua5.4 -o utfTerminal > "$log" 2>&1 || status=$?
 cat "$log"
-summary=$(grep -a -o '[0-9]* successes / [0-9]* failures / [0-9]* errors' "$log" | tail -n 1)
+summary=$(grep -a -o -E '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' "$log" | tail -n 1)
 rm -f "$log"
 [ -n "$summary" ] || summary="0 successes / 0 failures / 1 errors"
 if [ "$status" -ne 0 ]; then
