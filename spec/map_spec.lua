@@ -3,20 +3,9 @@ local Promise = require("promise")
 local H = require("spec.support.helpers")
 
 local clock
-local unhandled
 
-local active_handles = H.active_handles_after_turn
 
-before_each(function()
-  clock = Promise.useFakeTimers(0)
-  unhandled = H.capture_unhandled()
-end)
-
-after_each(function()
-  H.restore_clock(clock)
-  assert.same({}, active_handles())
-  H.check_reported(unhandled)
-end)
+H.on_fake_clock(before_each, after_each, function(c) clock = c end)
 
 -- Marks p handled, drains the microtasks, returns its state.
 local state = H.settle_handled

@@ -38,18 +38,8 @@ local function max_in_any_window(starts, interval)
 end
 
 describe("Promise.ratelimiter", function()
-  local clock, unhandled
-
-  before_each(function()
-    clock = Promise.useFakeTimers(0)
-    unhandled = H.capture_unhandled()
-  end)
-
-  after_each(function()
-    H.restore_clock(clock)
-    assert.same({}, active_handles())
-    H.check_reported(unhandled)
-  end)
+  local clock
+  H.on_fake_clock(before_each, after_each, function(c) clock = c end)
 
   -- acquire(cost) and record the fake time at which it is granted.
   local function timed(rl, starts, label, cost, opts)

@@ -177,6 +177,26 @@ function H.restore_clock(clock)
   assert.equal(0, left, "a fake timer was left pending")
 end
 
+--- Runs each test of a describe block on a fresh fake clock (start 0) and
+--- checks after each that no fake timer, active handle or unhandled
+--- rejection is left. `set(clock)` hands the clock to the spec.
+---@param before_each function busted's before_each
+---@param after_each function busted's after_each
+---@param set fun(clock: table)
+function H.on_fake_clock(before_each, after_each, set)
+  local clock, unhandled
+  before_each(function()
+    clock = Promise.useFakeTimers(0)
+    unhandled = H.capture_unhandled()
+    set(clock)
+  end)
+  after_each(function()
+    H.restore_clock(clock)
+    assert.same({}, H.active_handles_after_turn())
+    H.check_reported(unhandled)
+  end)
+end
+
 ------------------------------------------------------- child processes
 
 --- Environment giving a child lua5.4 this checkout's module paths (the
