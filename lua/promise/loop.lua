@@ -45,8 +45,8 @@ local RUNALL_LIMIT = 100000
 local is_callable, typename, argerror = util.is_callable, util.typename, util.argerror
 
 --- Timer and immediate objects are arrays with a metatable (a hash part
---- of ten named fields would cost ~450 bytes per timer; seven array slots
---- cost ~170). Slots 1-7 always exist. Slots 8-11 exist only when needed: a
+--- of ten named fields would cost ~450 bytes per timer; six array slots
+--- cost 152). Slots 1-6 always exist. Slots 7-10 exist only when needed: a
 --- plain `setTimeout(fn, ms)` on the real clock has none of them until
 --- unref() is called, and reading one gives nil (the metatables hold only
 --- method names).
@@ -54,16 +54,15 @@ local FN <const> = 1        -- the callback
 local DELAY <const> = 2     -- the (coerced) delay or period in ms; 0 for an immediate
 local DEADLINE <const> = 3  -- due time on the scheduler's clock: first sort key
 local SEQ <const> = 4       -- creation sequence: second sort key
-local STATE <const> = 5     -- one of the states below
-local NEXT <const> = 6      -- next timer in its list while pending, else false
-local PREV <const> = 7      -- previous timer in its list while pending, else false
-local UNREFED <const> = 8   -- true after unref(): does not keep the loop alive
-local REPEAT <const> = 9    -- true for an interval
-local ARGS <const> = 10     -- table.pack of the extra arguments, if any
-local SCHED <const> = 11    -- the (fake) scheduler; nil for the real one
+local NEXT <const> = 5      -- while pending: the next timer in its list (the list after the last)
+local PREV <const> = 6      -- while pending: the previous timer (the list before the first)
+local UNREFED <const> = 7   -- true after unref(): does not keep the loop alive
+local REPEAT <const> = 8    -- true for an interval
+local ARGS <const> = 9      -- table.pack of the extra arguments, if any
+local SCHED <const> = 10    -- the (fake) scheduler; nil for the real one
 
--- values of STATE
-local PENDING <const> = 1   -- in a scheduler's lists
+-- There is no state slot: a timer is pending (in a scheduler's lists) iff
+-- t[NEXT] is a table. Otherwise t[NEXT] is false and t[PREV] holds one of:
 local IDLE <const> = 0      -- not scheduled (a timeout that fired)
 local CLEARED <const> = -1  -- cleared, discarded by clock:restore(), or a fired immediate
 local QUEUED <const> = -2   -- an immediate in the real (uv check) queue
@@ -176,6 +175,9 @@ function M.install(P, core)
   -- their first timer, so the earliest timer of all is `heap[1][HEAD]`, and
   -- timers run in exactly (deadline, sequence) order. `count` is the number
   -- of pending timers, `refs` the number of those that are ref'd.
+  -- The list itself stands before its first timer and after its last one
+  -- (`first[PREV] == l`, `last[NEXT] == l`): so a pending timer's NEXT and
+  -- PREV are always tables, which is what tells it is pending.
 
   -- slots of a list (an array too)
   local HEAD <const>, TAIL <const>, LPOS <const> = 1, 2, 3  -- LPOS: heap index
@@ -225,6 +227,7 @@ function M.install(P, core)
     local l = s.lists[ms]
     if not l then
       l = { t, t, 0 }
+      t[NEXT], t[PREV] = l, l
       s.lists[ms] = l
       local n = s.n + 1
       s.n = n
@@ -235,25 +238,24 @@ function M.install(P, core)
       -- (`before` inlined: this is the hot path of every timer)
       local d, sq = t[DEADLINE], t[SEQ]
       local p = l[TAIL]
-      while p do
+      while p ~= l do
         local pd = p[DEADLINE]
         if pd < d or (pd == d and p[SEQ] < sq) then break end
         p = p[PREV]
       end
-      if p then
+      if p ~= l then
         local nx = p[NEXT]
         t[PREV], t[NEXT] = p, nx
         p[NEXT] = t
-        if nx then nx[PREV] = t else l[TAIL] = t end
+        if nx == l then l[TAIL] = t else nx[PREV] = t end
       else  -- a new first timer: the list moves up in the heap
         local first = l[HEAD]
-        t[NEXT] = first
+        t[NEXT], t[PREV] = first, l
         first[PREV] = t
         l[HEAD] = t
         siftup(s.heap, l[LPOS], l)
       end
     end
-    t[STATE] = PENDING
     s.count = s.count + 1
     if not t[UNREFED] then s.refs = s.refs + 1 end
   end
@@ -263,13 +265,13 @@ function M.install(P, core)
     local ms = t[DELAY]
     local l = s.lists[ms]
     local p, nx = t[PREV], t[NEXT]
-    t[PREV], t[NEXT], t[STATE] = false, false, IDLE
+    t[NEXT], t[PREV] = false, IDLE
     s.count = s.count - 1
     if not t[UNREFED] then s.refs = s.refs - 1 end
-    if nx then nx[PREV] = p else l[TAIL] = p end
-    if p then
+    if nx ~= l then nx[PREV] = p else l[TAIL] = p end
+    if p ~= l then
       p[NEXT] = nx
-    elseif nx then  -- a later first timer: the list moves down in the heap
+    elseif nx ~= l then  -- a later first timer: the list moves down in the heap
       l[HEAD] = nx
       siftdown(s.heap, s.n, l[LPOS], l)
     else  -- the list is empty: out of the heap
@@ -357,7 +359,7 @@ function M.install(P, core)
     invoke(t[FN], t[ARGS])
     -- an interval not cleared nor refreshed by its callback, and whose
     -- fake clock (if any) is still installed, is scheduled again
-    if t[REPEAT] and t[STATE] == IDLE and (t[SCHED] or real) == s then
+    if t[REPEAT] and t[PREV] == IDLE and (t[SCHED] or real) == s then
       -- keeps its creation sequence: on a deadline tie with a timer
       -- created after the interval, the interval goes first (as in Node,
       -- whose per-duration lists are ordered by creation)
@@ -406,9 +408,9 @@ function M.install(P, core)
     seq = seq + 1
     local t
     if s == real and not rep and not args then
-      t = { fn, ms, realnow() + ms, seq, IDLE, false, false }  -- the common case
+      t = { fn, ms, realnow() + ms, seq, false, IDLE }  -- the common case
     else
-      t = { fn, ms, schednow(s) + ms, seq, IDLE, false, false, false, rep or nil, args,
+      t = { fn, ms, schednow(s) + ms, seq, false, IDLE, false, rep or nil, args,
             s ~= real and s or nil }
     end
     setmetatable(t, Timeout)
@@ -421,13 +423,13 @@ function M.install(P, core)
 
   local function cleartimer(t)
     if getmetatable(t) ~= Timeout then return end
-    if t[STATE] == PENDING then
+    if t[NEXT] then
       local s = t[SCHED] or real
       unschedule(s, t)
-      t[STATE] = CLEARED
+      t[PREV] = CLEARED
       changed(s)
     else
-      t[STATE] = CLEARED
+      t[PREV] = CLEARED
     end
   end
 
@@ -436,7 +438,7 @@ function M.install(P, core)
   function Timeout:ref()
     if self[UNREFED] then
       self[UNREFED] = false
-      if self[STATE] == PENDING then
+      if self[NEXT] then
         local s = self[SCHED] or real
         s.refs = s.refs + 1
         changed(s)
@@ -450,7 +452,7 @@ function M.install(P, core)
   function Timeout:unref()
     if not self[UNREFED] then
       self[UNREFED] = true
-      if self[STATE] == PENDING then
+      if self[NEXT] then
         local s = self[SCHED] or real
         s.refs = s.refs - 1
         changed(s)
@@ -476,11 +478,10 @@ function M.install(P, core)
   --- a timer that already fired is scheduled again; a cleared one is not.
   ---@return promise.Timeout self
   function Timeout:refresh()
-    local state = self[STATE]
-    if state == CLEARED then return self end
+    if self[PREV] == CLEARED then return self end
     local s = self[SCHED] or real
     if s.fake and s ~= fake then return self end  -- clock restored
-    if state == PENDING then unschedule(s, self) end
+    if self[NEXT] then unschedule(s, self) end
     seq = seq + 1
     self[SEQ] = seq
     self[DEADLINE] = schednow(s) + self[DELAY]
@@ -567,8 +568,8 @@ function M.install(P, core)
       local im = q[qhead]
       q[qhead] = nil
       qhead = qhead + 1
-      if im[STATE] == QUEUED then
-        im[STATE] = CLEARED
+      if im[PREV] == QUEUED then
+        im[PREV] = CLEARED
         qlive = qlive - 1
         if not im[UNREFED] then qrefs = qrefs - 1 end
         invoke(im[FN], im[ARGS])
@@ -584,11 +585,10 @@ function M.install(P, core)
   function Immediate:ref()
     if self[UNREFED] then
       self[UNREFED] = false
-      local state = self[STATE]
-      if state == QUEUED then
+      if self[PREV] == QUEUED then
         qrefs = qrefs + 1
         syncimmhandles()
-      elseif state == PENDING then
+      elseif self[NEXT] then
         local s = self[SCHED]
         s.refs = s.refs + 1
       end
@@ -601,11 +601,10 @@ function M.install(P, core)
   function Immediate:unref()
     if not self[UNREFED] then
       self[UNREFED] = true
-      local state = self[STATE]
-      if state == QUEUED then
+      if self[PREV] == QUEUED then
         qrefs = qrefs - 1
         syncimmhandles()
-      elseif state == PENDING then
+      elseif self[NEXT] then
         local s = self[SCHED]
         s.refs = s.refs - 1
       end
@@ -633,14 +632,14 @@ function M.install(P, core)
     local im
     if fake then
       -- a timer due now on the fake clock
-      im = setmetatable({ fn, 0, fake.now, seq, IDLE, false, false, false,
-                          nil, args, fake }, Immediate)
+      im = setmetatable({ fn, 0, fake.now, seq, false, IDLE, false, nil, args, fake },
+                        Immediate)
       schedule(fake, im)
     else
       if args then
-        im = { fn, 0, 0, seq, QUEUED, false, false, false, nil, args }
+        im = { fn, 0, 0, seq, false, QUEUED, false, nil, args }
       else
-        im = { fn, 0, 0, seq, QUEUED, false, false }
+        im = { fn, 0, 0, seq, false, QUEUED }
       end
       setmetatable(im, Immediate)
       qtail = qtail + 1
@@ -656,15 +655,14 @@ function M.install(P, core)
   ---@param im promise.Immediate?
   function P.clearImmediate(im)
     if getmetatable(im) ~= Immediate then return end
-    local state = im[STATE]
-    if state == QUEUED then
-      im[STATE] = CLEARED
+    if im[PREV] == QUEUED then
+      im[PREV] = CLEARED
       qlive = qlive - 1
       if not im[UNREFED] then qrefs = qrefs - 1 end
       syncimmhandles()
-    elseif state == PENDING then
+    elseif im[NEXT] then
       unschedule(im[SCHED], im)
-      im[STATE] = CLEARED
+      im[PREV] = CLEARED
     end
   end
 
@@ -843,7 +841,7 @@ function M.install(P, core)
     unschedule(s, t)
     if t[DEADLINE] > s.now then s.now = t[DEADLINE] end
     if getmetatable(t) == Immediate then
-      t[STATE] = CLEARED
+      t[PREV] = CLEARED
       invoke(t[FN], t[ARGS])
     else
       runtimer(s, t, s.now)
@@ -909,10 +907,11 @@ function M.install(P, core)
     if s ~= fake then return end
     fake = nil
     for i = 1, s.n do
-      local t = s.heap[i][HEAD]
-      while t do
+      local l = s.heap[i]
+      local t = l[HEAD]
+      while t ~= l do
         local nx = t[NEXT]
-        t[STATE], t[NEXT], t[PREV] = CLEARED, false, false
+        t[NEXT], t[PREV] = false, CLEARED
         t = nx
       end
     end
