@@ -41,7 +41,12 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --std=c99 --inline-suppr -I src $(SRC) tests/oom.c
 
+# the floor baselines' module (bench/floor.c), rebuilt on every `make bench`
+FLOOR_SO  = build/bench/floor.so
+
 bench: $(TARGET)
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) $(WARN) -std=c99 -fPIC -shared $(LUA_INC) -o $(FLOOR_SO) bench/floor.c
 	$(LUA) bench/run.lua
 
 # tests/oom.c links the core's sources directly and preloads promise.core

@@ -3,8 +3,11 @@
 --- Runs every workload of bench/workloads/ in a fresh process (so that peak
 --- RSS is per workload), the luv-promise program and, when `node` is found,
 --- the same program in JavaScript, alternating the two; reports the median of
---- the runs as markdown tables. Exits non-zero when a run fails or computes a
---- wrong result.
+--- the runs as markdown tables. Next to them run the baselines of a workload:
+--- `raw` (the same closures in plain Lua) and `floor` (the objects and calls
+--- the promise API requires, with no promise semantics: bench/floor.c, built
+--- to build/bench/floor.so by `make bench`; skipped with a note when absent).
+--- Exits non-zero when a run fails or computes a wrong result.
 ---
 --- Options:
 ---   --runs N      runs per program (default 3; the median is reported)
@@ -28,6 +31,7 @@ usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
 ---@field expect fun(m: integer): integer the check value a correct run prints
 ---@field raw? string        name of the raw-Lua baseline program, if any
 ---@field rawwhat? string    what the raw baseline does
+---@field floor? string      name of the floor program (bench/floor.c), if any
 
 local function triangle(m) return m * (m + 1) // 2 end
 local function same(n) return n end
@@ -37,16 +41,17 @@ local function tenth(n) return math.max(1, n // 10) end
 local WORKLOADS = {
   { name = "a", what = "`Promise.new(r(i)):next(fn)` N times, then drain",
     size = same, expect = triangle,
-    raw = "a_raw", rawwhat = "create + call executor and handler closures" },
+    raw = "a_raw", rawwhat = "create + call executor and handler closures",
+    floor = "a_floor" },
   { name = "b", what = "one chain of N `next`s on a resolved promise, awaited",
-    size = same, expect = same },
+    size = same, expect = same, floor = "b_floor" },
   { name = "c", what = "`Promise.all` over N/10 resolved promises",
-    size = tenth, expect = triangle },
+    size = tenth, expect = triangle, floor = "c_floor" },
   { name = "d", what = "N `await`s of plain values in one async function",
     size = same, expect = triangle,
     raw = "d_raw", rawwhat = "coroutine yield/resume round trip" },
   { name = "e", what = "N pending promises with one `next` each, then all resolved",
-    size = same, expect = triangle },
+    size = same, expect = triangle, floor = "e_floor" },
   { name = "f", what = "N `setTimeout(fn, 0)` each resolving a promise",
     size = same, expect = triangle },
 }
@@ -181,6 +186,14 @@ if opts.node then
   if ok then NODE = out:match("[^\n]+") end
 end
 
+-- the floor programs need the module that `make bench` builds
+local FLOOR_SO = HERE .. "/../build/bench/floor.so"
+local HAVE_FLOOR = false
+do
+  local f = io.open(FLOOR_SO, "rb")
+  if f then HAVE_FLOOR = true f:close() end
+end
+
 -- a hung run (a loop bug, say) must not hang the suite
 local TIMEOUT = ""
 if select(2, capture("command -v timeout")) then TIMEOUT = "timeout 600 " end
@@ -254,7 +267,7 @@ local function progress(fmt, ...)
   io.stderr:flush()
 end
 
-local rows, rawrows = {}, {}
+local rows, rawrows, floorrows = {}, {}, {}
 for _, w in ipairs(WORKLOADS) do
   if selected(w.name) then
     local size = w.size(opts.n)
@@ -262,6 +275,7 @@ for _, w in ipairs(WORKLOADS) do
     local lua = sampler("lua", w.name, size, expected)
     local node = NODE and sampler("node", w.name, size, expected)
     local raw = w.raw and sampler("lua", w.raw, size, expected)
+    local floor = HAVE_FLOOR and w.floor and sampler("lua", w.floor, size, expected)
     progress("%s (size %d):", w.name, size)
     for r = 1, opts.runs do
       -- alternate which one goes first, so drifting load hits both alike
@@ -271,16 +285,17 @@ for _, w in ipairs(WORKLOADS) do
         node.once(); lua.once()
       end
       if raw then raw.once() end
+      if floor then floor.once() end
       progress(" %d", r)
     end
     progress("\n")
     -- the individual times, so the spread behind each median is visible
-    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw } } do
+    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw }, { w.floor, floor } } do
       local label, smp = x[1], x[2]
       if smp and #smp.elapsed > 0 then
         local ts = {}
         for i, t in ipairs(smp.elapsed) do ts[i] = ("%.4f"):format(t) end
-        progress("  %-5s %s s\n", label, table.concat(ts, " "))
+        progress("  %-7s %s s\n", label, table.concat(ts, " "))
       end
     end
     local function ops(s)
@@ -292,6 +307,10 @@ for _, w in ipairs(WORKLOADS) do
       lrss = lua.med("rss"), nrss = node and node.med("rss") }
     if raw then
       rawrows[#rawrows + 1] = { w = w, size = size, raw = ops(raw), lua = ops(lua) }
+    end
+    if floor then
+      floorrows[#floorrows + 1] = { w = w, size = size, floor = ops(floor),
+        node = ops(node), lua = ops(lua) }
     end
   end
 end
@@ -371,6 +390,30 @@ if #rawrows > 0 then
     p("| %s | %s | %s | %s | %s | %s | %s |", r.w.name, r.w.rawwhat,
       rate(r.raw), rate(r.lua), ns(rawns), ns(luans),
       ns(rawns and luans and luans - rawns))
+  end
+end
+
+if #floorrows > 0 then
+  local function ratio(x, y)
+    return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
+  end
+  p("")
+  p("Floor: the objects and calls the API requires, with no promise semantics (bench/floor.c).")
+  p("Throughput ratios to node (> 1: faster than node). floor/node is the best ratio any")
+  p("implementation that allocates these objects could reach on this Lua:")
+  p("")
+  p("| workload | floor ops/s | node ops/s | floor/node | luv-promise/node |")
+  p("|---|---:|---:|---:|---:|")
+  for _, r in ipairs(floorrows) do
+    p("| %s | %s | %s | %s | %s |", r.w.name, rate(r.floor), rate(r.node),
+      ratio(r.floor, r.node), ratio(r.lua, r.node))
+  end
+elseif not HAVE_FLOOR then
+  local any = false
+  for _, r in ipairs(rows) do any = any or r.w.floor ~= nil end
+  if any then
+    p("")
+    p("Floor programs not run: %s not found (`make bench` builds it).", FLOOR_SO)
   end
 end
 

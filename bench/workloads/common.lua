@@ -25,6 +25,15 @@ function M.n(default)
   return n
 end
 
+--- The floor module (bench/floor.c, built to build/bench/floor.so by
+--- `make bench`): the objects and calls the promise API requires, with no
+--- promise semantics. Used by the `<name>_floor.lua` programs.
+---@return table
+function M.floor()
+  package.cpath = root .. "/build/bench/?.so;" .. package.cpath
+  return require("floor")
+end
+
 --- Wall clock in nanoseconds (monotonic).
 ---@return integer
 function M.clock()
