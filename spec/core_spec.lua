@@ -119,6 +119,51 @@ describe("core", function()
       assert.are.same({ "fulfilled", "later" }, { p:state() })
     end)
 
+    it("gives every kind of executor both functions it can reach", function()
+      -- C functions and callable tables see both: pcall(resolve, reject)
+      -- calls resolve(reject), so the value is the reject function
+      local p = Promise.new(pcall)
+      local state, value = p:state()
+      assert.are.equal("fulfilled", state)
+      assert.are.equal("function", type(value))
+      value("ignored: p is settled")
+      local exec = setmetatable({}, { __call = function(_, _, reject) reject("t") end })
+      assert.are.same({ "rejected", "t" }, { settle(Promise.new(exec)) })
+      -- a vararg executor sees both, a two-parameter one too
+      assert.are.same({ "rejected", "v" },
+        { settle(Promise.new(function(...) select(2, ...)("v") end)) })
+      assert.are.same({ "rejected", "two" },
+        { settle(Promise.new(function(_, reject) reject("two") end)) })
+      -- executors that declare fewer parameters behave as before
+      assert.are.same({ "fulfilled", 1 }, { Promise.new(function(r) r(1) end):state() })
+      assert.are.same({ "pending" }, { Promise.new(function() end):state() })
+    end)
+
+    it("does not make the resolving functions an executor cannot see", function()
+      -- `function(resolve)` cannot reach reject, `function()` neither:
+      -- measured as bytes allocated per Promise.new, collector stopped
+      local N = 2000
+      local keep = {}
+      local function cost(executor)
+        for i = 1, N do keep[i] = false end  -- the array exists before
+        collectgarbage()
+        collectgarbage("stop")
+        local before = collectgarbage("count")
+        for i = 1, N do keep[i] = Promise.new(executor) end
+        local bytes = (collectgarbage("count") - before) * 1024 / N
+        collectgarbage("restart")
+        return bytes
+      end
+      local two = cost(function(_, _) end)
+      local one = cost(function(_) end)
+      local none = cost(function() end)
+      local vararg = cost(function(...) end) -- luacheck: ignore 212
+      -- a resolving function is a C closure of 48 bytes or more
+      assert.is_true(two - one >= 48, ("two %.0f B, one %.0f B"):format(two, one))
+      assert.is_true(one - none >= 48, ("one %.0f B, none %.0f B"):format(one, none))
+      assert.are.equal(two, vararg)
+    end)
+
     it("raises a Lua error for a non-callable executor", function()
       assert.has_error(function() Promise.new(nil) end,
         "bad argument #1 to 'new' (function expected, got nil)")

@@ -241,15 +241,34 @@ static int resolvefn (lua_State *L) { return resolving(L, 0); }
 static int rejectfn (lua_State *L) { return resolving(L, 1); }
 
 
-/* push the resolving functions of the promise at 'p' for generation 'gen' */
-static void pushresolvers (lua_State *L, int p, unsigned int gen) {
+/*
+** Push the first 'n' (0 to 2) resolving functions of the promise at 'p' for
+** generation 'gen'.
+*/
+static void pushresolvers (lua_State *L, int p, unsigned int gen, int n) {
   int i;
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < n; i++) {
     lua_pushvalue(L, pr_stateidx);
     lua_pushvalue(L, p);
     if (gen != 0) lua_pushinteger(L, gen);
     lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, gen != 0 ? 3 : 2);
   }
+}
+
+
+/*
+** How many of (resolve, reject) the function at 'f' can see: a Lua
+** function with fixed parameters never sees arguments past them, so the
+** closures it could not reach are not made (one or two allocations less
+** for the usual `function(resolve) ... end`). Pops nothing.
+*/
+static int reachable (lua_State *L, int f) {
+  lua_Debug ar;
+  if (lua_type(L, f) != LUA_TFUNCTION || lua_iscfunction(L, f)) return 2;
+  lua_pushvalue(L, f);
+  lua_getinfo(L, ">u", &ar);              /* pops it */
+  if (ar.isvararg || ar.nparams >= 2) return 2;
+  return ar.nparams;
 }
 
 /* }====================================================== */
@@ -468,14 +487,16 @@ static int p_tostring (lua_State *L) {
 static int p_new (lua_State *L) {
   pr_State *S = pr_getstate(L);
   pr_Promise *p;
+  int n;
   if (!pr_iscallable(L, 1))
     return luaL_error(L, "bad argument #1 to 'new' (function expected, "
                       "got %s)", luaL_typename(L, 1));
   lua_settop(L, 1);
   p = pr_newpromise(L);                   /* 2 */
   lua_pushvalue(L, 1);
-  pushresolvers(L, 2, 0);
-  if (pr_pcall(L, 2, 0) != LUA_OK) {
+  n = reachable(L, 1);
+  pushresolvers(L, 2, 0, n);
+  if (pr_pcall(L, n, 0) != LUA_OK) {
     pr_pushtrace(L);                      /* 3: error, 4: traceback */
     if (p->state == PR_PENDING && p->gen == 0) {
       p->gen = 1;
@@ -512,7 +533,7 @@ static int p_reject (lua_State *L) {
 
 static int p_withresolvers (lua_State *L) {
   pr_newpromise(L);
-  pushresolvers(L, lua_gettop(L), 0);
+  pushresolvers(L, lua_gettop(L), 0, 2);
   return 3;
 }
 
@@ -558,7 +579,7 @@ int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
   int top = lua_gettop(L);
   lua_pushvalue(L, thenfn);
   lua_pushvalue(L, thenable);
-  pushresolvers(L, p, gen);
+  pushresolvers(L, p, gen, 2);
   if (pr_pcall(L, 3, 0) != LUA_OK) {
     pr_pushtrace(L);
     /* the then function may have used the pair: gen moves then */
