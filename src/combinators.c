@@ -4,36 +4,34 @@
 **
 ** Each element is passed through PromiseResolve and subscribed with one
 ** internal reaction whose job word carries the element's index, so an
-** element costs no closure. The aggregate is a table {values, remaining}.
+** element costs no closure. The aggregate is a userdata holding the count
+** of elements still to come, with the values table as its user value.
 */
 #include "lpromise.h"
 
-#define AGG_VALUES    1
-#define AGG_REMAINING 2
+typedef struct pr_Aggregate {
+  lua_Integer remaining;  /* elements not settled yet, plus one while
+                             the list is being read */
+} pr_Aggregate;
 
 
 /* count one element done; settle the result when it was the last one */
 static void countdown (lua_State *L, pr_State *S, int kind, int agg,
                        int result) {
-  lua_Integer left;
+  pr_Aggregate *a = (pr_Aggregate *)lua_touserdata(L, agg);
   int top = lua_gettop(L);
-  lua_rawgeti(L, agg, AGG_REMAINING);
-  left = lua_tointeger(L, -1) - 1;
-  lua_pushinteger(L, left);
-  lua_rawseti(L, agg, AGG_REMAINING);
-  if (left == 0) {
-    lua_rawgeti(L, agg, AGG_VALUES);
-    if (kind == PR_JANY) {
-      pr_newerror(L, PR_SUV_AGGREGATE, "All promises were rejected");
-      if (lua_istable(L, -1)) {
-        lua_pushvalue(L, -2);
-        lua_setfield(L, -2, "errors");
-      }
-      pr_capreject(L, S, result, lua_gettop(L), 0);
+  if (--a->remaining != 0) return;
+  lua_getiuservalue(L, agg, 1);           /* the values */
+  if (kind == PR_JANY) {
+    pr_newerror(L, PR_SUV_AGGREGATE, "All promises were rejected");
+    if (lua_istable(L, -1)) {
+      lua_pushvalue(L, -2);
+      lua_setfield(L, -2, "errors");
     }
-    else
-      pr_capresolve(L, S, result, lua_gettop(L));
+    pr_capreject(L, S, result, lua_gettop(L), 0);
   }
+  else
+    pr_capresolve(L, S, result, lua_gettop(L));
   lua_settop(L, top);
 }
 
@@ -55,7 +53,7 @@ void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
     pr_capresolve(L, S, result, v);
     return;
   }
-  lua_rawgeti(L, agg, AGG_VALUES);
+  lua_getiuservalue(L, agg, 1);           /* the values */
   if (kind == PR_JALLSETTLED) {
     lua_createtable(L, 0, 2);
     lua_pushstring(L, rejected ? "rejected" : "fulfilled");
@@ -81,14 +79,15 @@ static int combine (lua_State *L) {
     n = luaL_len(L, 1);
   lua_settop(L, 4);                       /* 4: aggregate (nil for race) */
   if (kind != PR_JTHEN) {
-    lua_createtable(L, 2, 0);
-    lua_replace(L, 4);
+    pr_Aggregate *a;
     lua_createtable(L, n > 0 && n < (1 << 24) ? (int)n : 0, 1);
     lua_pushinteger(L, n < 0 ? 0 : n);
     lua_setfield(L, -2, "n");
-    lua_rawseti(L, 4, AGG_VALUES);
-    lua_pushinteger(L, 1);
-    lua_rawseti(L, 4, AGG_REMAINING);
+    a = (pr_Aggregate *)lua_newuserdatauv(L, sizeof(pr_Aggregate), 1);
+    a->remaining = 1;
+    lua_insert(L, -2);
+    lua_setiuservalue(L, -2, 1);
+    lua_replace(L, 4);
   }
   for (i = 1; i <= n; i++) {
     lua_geti(L, 1, i);                    /* 5 */
@@ -96,10 +95,9 @@ static int combine (lua_State *L) {
     if (kind == PR_JTHEN)
       pr_then(L, S, 6, PR_JTHEN, 0, 0, 2);
     else {
-      lua_rawgeti(L, 4, AGG_REMAINING);
-      lua_pushinteger(L, lua_tointeger(L, -1) + 1);
-      lua_rawseti(L, 4, AGG_REMAINING);
+      /* counted once the reaction is in: pr_then may fail for memory */
       pr_then(L, S, 6, kind | (i << PR_JSHIFT), 4, 4, 2);
+      ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
     }
     lua_settop(L, 4);
   }
