@@ -14,10 +14,12 @@
 **   methods are reached through the metatable's __index, as p:next(h));
 **   user value 1 is the handler while pending, the value once settled;
 **   user value 2 is the derived promise of the pending reaction;
-** - new(executor) makes the promise and TWO C closures with one upvalue
-**   each (the resolving functions: the executor may keep them), and calls
-**   the executor under lua_pcall with a message handler (it may raise, and
-**   the error's traceback is kept);
+** - new(executor) makes the promise and the C closures with one upvalue
+**   each (the resolving functions: the executor may keep them) that the
+**   executor can see (a Lua function with one fixed parameter cannot see
+**   reject: only resolve is made, as luv-promise does), and calls the
+**   executor under lua_pcall with a message handler (it may raise, and the
+**   error's traceback is kept);
 ** - p:next(h) allocates the derived promise; on a settled p it queues the
 **   job (handler, source, derived), else it keeps (h, derived) in p;
 ** - drain() runs the jobs in order, each handler under lua_pcall with a
@@ -121,17 +123,32 @@ static int rejectfn (lua_State *L) {
 }
 
 
+/* how many of (resolve, reject) the Lua function at 1 can see */
+static int reachable (lua_State *L) {
+  lua_Debug ar;
+  lua_pushvalue(L, 1);
+  lua_getinfo(L, ">u", &ar);
+  return (ar.isvararg || ar.nparams >= 2) ? 2 : ar.nparams;
+}
+
+
 /* new(executor) */
 static int f_new (lua_State *L) {
+  int n;
   lua_settop(L, 1);
   newpromise(L, UP_MT);                           /* 2 */
   lua_pushcfunction(L, msgh);                     /* 3 */
   lua_pushvalue(L, 1);
-  lua_pushvalue(L, 2);
-  lua_pushcclosure(L, resolvefn, 1);
-  lua_pushvalue(L, 2);
-  lua_pushcclosure(L, rejectfn, 1);
-  if (lua_pcall(L, 2, 0, 3) != LUA_OK)
+  n = reachable(L);
+  if (n > 0) {
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, resolvefn, 1);
+  }
+  if (n > 1) {
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, rejectfn, 1);
+  }
+  if (lua_pcall(L, n, 0, 3) != LUA_OK)
     settle(L, 2, 2);                              /* the error, on top */
   lua_settop(L, 2);
   return 1;
