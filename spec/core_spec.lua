@@ -143,13 +143,11 @@ describe("core", function()
       -- `function(resolve)` cannot reach reject, `function()` neither:
       -- measured as bytes allocated per Promise.new, collector stopped
       local N = 2000
-      local keep = {}
       local function cost(executor)
-        for i = 1, N do keep[i] = false end  -- the array exists before
         collectgarbage()
         collectgarbage("stop")
         local before = collectgarbage("count")
-        for i = 1, N do keep[i] = Promise.new(executor) end
+        for _ = 1, N do Promise.new(executor) end
         local bytes = (collectgarbage("count") - before) * 1024 / N
         collectgarbage("restart")
         return bytes

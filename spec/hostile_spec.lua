@@ -309,4 +309,50 @@ describe("hostile callers", function()
                       "rejectionHandled", "next timer" }, log)
     assert.are.equal(p, handled)
   end)
+
+  it("a __gc rejecting the promise that resolve() is settling: one outcome", function()
+    -- resolve() of a promise with a reaction hands over to the state's
+    -- settling function (a call, and the job's storage, may allocate): a
+    -- finalizer run at the first allocation after resolve() starts rejects
+    -- the same promise; exactly one of the two wins, and its handler runs
+    -- once
+    local log = {}
+    for round = 1, 20 do
+      local res, rej
+      local p = Promise.new(function(a, b) res, rej = a, b end)
+      p:next(function(v) log[#log + 1] = v end,
+             function(r) log[#log + 1] = r end)
+      local mine, theirs = "resolved " .. round, "from __gc " .. round
+      gc.start()
+      gc.arm(function() rej(theirs) end)
+      res(mine)  -- the first allocation after arm() is inside this call
+      gc.stop()
+      Promise.drain()
+    end
+    assert.are.equal(20, #log)
+    for round = 1, 20 do
+      assert.is_truthy(log[round] == "resolved " .. round
+                       or log[round] == "from __gc " .. round, log[round])
+    end
+  end)
+
+  it("a damaged promise metatable makes resolve raise, not crash", function()
+    local mt = getmetatable(Promise.resolve())
+    local saved = {}
+    for k, v in pairs(mt) do
+      if type(k) == "userdata" then saved[k] = v; mt[k] = nil end
+    end
+    assert.is_not_nil(next(saved), "the settling function is in the metatable")
+    local res
+    local p = Promise.new(function(r) res = r end)
+    local q = p:next(function(v) return v end)
+    local ok, err = pcall(res, 1)
+    for k, v in pairs(saved) do mt[k] = v end
+    assert.is_false(ok)
+    assert.matches("promise metatable damaged", err, 1, true)
+    -- restored: the promise can still be settled
+    res(2)
+    Promise.drain()
+    assert.are.same({ "fulfilled", 2 }, { q:state() })
+  end)
 end)

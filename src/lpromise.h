@@ -10,7 +10,8 @@
 ** {onFulfilled, onRejected}, or one value serving both (internal kinds).
 **
 ** All core state lives in one userdata (pr_State) that every C function
-** of the module carries as upvalue 1: there are no hidden globals.
+** of the module carries as upvalue 1 (but the resolving functions, which
+** reach it through the promise metatable): there are no hidden globals.
 */
 #ifndef lpromise_h
 #define lpromise_h

@@ -219,26 +219,59 @@ int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr) {
 
 
 /*
-** Resolving functions handed to user code. Upvalues: state, promise and,
-** for the pairs of thenable jobs, their generation (0 when absent).
+** Resolving functions handed to user code carry no state, to be small:
+** upvalue 1 is the promise and, for the pairs of thenable jobs, upvalue 2
+** their generation (0 when absent). The common case, fulfilling a promise
+** that has no reaction yet with a plain value, is done right here; anything
+** else goes to settlefn, which the promise's metatable holds (under the
+** address of settlekey) with the state as its upvalue.
 */
+static const char settlekey = 's';
+
 static int resolving (lua_State *L, int reject) {
-  pr_State *S = pr_getstate(L);
-  pr_Promise *p = (pr_Promise *)lua_touserdata(L, lua_upvalueindex(2));
-  lua_Integer gen = lua_tointeger(L, lua_upvalueindex(3));
+  pr_Promise *p = (pr_Promise *)lua_touserdata(L, lua_upvalueindex(1));
+  lua_Integer gen = lua_tointeger(L, lua_upvalueindex(2));
+  int t;
   lua_settop(L, 1);
   if (p->state != PR_PENDING || p->gen != (unsigned int)gen) return 0;
-  p->gen++;
-  lua_pushvalue(L, lua_upvalueindex(2));
-  if (reject)
-    pr_settle(L, S, 2, PR_REJECTED, 1, 0);
-  else
-    pr_resolve(L, S, 2, 1);
+  t = lua_type(L, 1);
+  if (!reject && !(p->flags & (PR_ONE | PR_LIST))
+      && t != LUA_TTABLE && t != LUA_TUSERDATA) {
+    p->gen++;
+    /* no reaction: both user values are nil, and nothing is to be queued */
+    lua_setiuservalue(L, lua_upvalueindex(1), PR_UV_A);
+    p->state = PR_FULFILLED;
+    return 0;
+  }
+  if (!lua_getmetatable(L, lua_upvalueindex(1))
+      || lua_rawgetp(L, 2, &settlekey) != LUA_TFUNCTION)
+    return luaL_error(L, "promise metatable damaged: cannot settle");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lua_pushboolean(L, reject);
+  lua_pushinteger(L, gen);
+  lua_call(L, 4, 0);
   return 0;
 }
 
 static int resolvefn (lua_State *L) { return resolving(L, 0); }
 static int rejectfn (lua_State *L) { return resolving(L, 1); }
+
+
+/* settlefn(promise, value, reject, gen): the rest of resolving() */
+static int settlefn (lua_State *L) {
+  pr_State *S = pr_getstate(L);
+  pr_Promise *p = (pr_Promise *)lua_touserdata(L, 1);
+  lua_Integer gen = lua_tointeger(L, 4);
+  lua_settop(L, 3);
+  if (p->state != PR_PENDING || p->gen != (unsigned int)gen) return 0;
+  p->gen++;
+  if (lua_toboolean(L, 3))
+    pr_settle(L, S, 1, PR_REJECTED, 2, 0);
+  else
+    pr_resolve(L, S, 1, 2);
+  return 0;
+}
 
 
 /*
@@ -248,10 +281,9 @@ static int rejectfn (lua_State *L) { return resolving(L, 1); }
 static void pushresolvers (lua_State *L, int p, unsigned int gen, int n) {
   int i;
   for (i = 0; i < n; i++) {
-    lua_pushvalue(L, pr_stateidx);
     lua_pushvalue(L, p);
     if (gen != 0) lua_pushinteger(L, gen);
-    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, gen != 0 ? 3 : 2);
+    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, gen != 0 ? 2 : 1);
   }
 }
 
@@ -630,6 +662,9 @@ void pr_openpromise (lua_State *L) {
   lua_setfield(L, -2, "then");  /* p["then"] is p.next itself */
   lua_pushvalue(L, 4);
   pr_register(L, metamethods);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, settlefn, 1);
+  lua_rawsetp(L, 4, &settlekey);
   lua_settop(L, 4);
 }
 
