@@ -87,16 +87,21 @@ enum {
 };
 
 /*
-** The queue is a chain of chunks: tables of PR_CHUNK jobs (4 slots each)
-** whose slot PR_LINK holds the next chunk. Jobs are read from the head
-** chunk and written to the tail chunk; chunks past the tail are spares,
-** allocated ahead of need so that storing a job never allocates.
+** The queue is a chain of chunks. A chunk is a table of PR_CHUNK jobs, 3
+** value slots each, whose slot PR_LINK holds the next chunk and slot
+** PR_WORDS a userdata with the jobs' words (lua_Integer[PR_CHUNK]), which
+** the state reaches through plain pointers for the head and tail chunks.
+** Jobs are read from the head chunk and written to the tail chunk; chunks
+** past the tail are spares, allocated ahead of need so that storing a job
+** never allocates.
 */
 #define PR_CHUNK 256
-#define PR_LINK (4 * PR_CHUNK + 1)
+#define PR_LINK (3 * PR_CHUNK + 1)
+#define PR_WORDS (PR_LINK + 1)
 
 typedef struct pr_State {
   lua_Integer head, tail;        /* next job to read, next slot to write */
+  lua_Integer *hw, *tw;          /* job words of the head and tail chunks */
   lua_Integer count;             /* jobs queued */
   lua_Integer spare;             /* chunks allocated past the tail one */
   lua_Integer nrejected;         /* entries in PR_SUV_REJECTED */

@@ -2,8 +2,9 @@
 ** queue.c: the microtask queue (ECMA-262 jobs), its drain loop, rejection
 ** tracking and the reporters.
 **
-** Jobs live in a chain of chunk tables, four slots per job: the job word
-** and three values (see the job kinds and the chunks in lpromise.h). The
+** Jobs live in a chain of chunk tables, three value slots per job, with
+** the job words in C memory (see the job kinds and the chunks in
+** lpromise.h). The
 ** queue is drained by a loop, never by recursion, so chains of any length
 ** run in constant C stack. Room is made before a job is stored
 ** (pr_reserve), so storing never allocates and an out-of-memory error
@@ -103,6 +104,24 @@ static lua_Integer room (const pr_State *S) {
 }
 
 
+/* push a new chunk: its table, with its words userdata in slot PR_WORDS */
+static void newchunk (lua_State *L) {
+  lua_createtable(L, PR_WORDS, 0);        /* the extra slots are in the array */
+  lua_newuserdatauv(L, PR_CHUNK * sizeof(lua_Integer), 0);
+  lua_rawseti(L, -2, PR_WORDS);
+}
+
+
+/* the job words of the chunk at 'q' */
+static lua_Integer *chunkwords (lua_State *L, int q) {
+  lua_Integer *w;
+  lua_rawgeti(L, q, PR_WORDS);
+  w = (lua_Integer *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return w;
+}
+
+
 /*
 ** Make room for 'n' more jobs by allocating spare chunks: this is the only
 ** step of queueing that can fail, so once room is made no job can be lost.
@@ -111,7 +130,7 @@ static lua_Integer room (const pr_State *S) {
 */
 void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
   while (room(S) < n) {
-    lua_createtable(L, PR_LINK, 0);       /* the link slot is in the array */
+    newchunk(L);
     lua_getiuservalue(L, pr_stateidx, PR_SUV_QLAST);
     lua_pushvalue(L, -2);
     lua_rawseti(L, -2, PR_LINK);          /* last.next = chunk */
@@ -122,9 +141,12 @@ void pr_reserve (lua_State *L, pr_State *S, lua_Integer n) {
 }
 
 
+/* the value slots of a free job are nil: only values need storing */
 static void setslot (lua_State *L, int q, lua_Integer slot, int idx) {
-  if (idx) lua_pushvalue(L, idx); else lua_pushnil(L);
-  lua_rawseti(L, q, slot);
+  if (idx) {
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, q, slot);
+  }
 }
 
 
@@ -142,15 +164,15 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
     lua_replace(L, q);
     lua_pushvalue(L, q);
     lua_setiuservalue(L, pr_stateidx, PR_SUV_QTAIL);
+    S->tw = chunkwords(L, q);
     S->tail = 0;
     S->spare--;
   }
-  slot = 4 * S->tail;
-  lua_pushinteger(L, word);
-  lua_rawseti(L, q, slot + 1);
-  setslot(L, q, slot + 2, a);
-  setslot(L, q, slot + 3, b);
-  setslot(L, q, slot + 4, c);
+  slot = 3 * S->tail;
+  setslot(L, q, slot + 1, a);
+  setslot(L, q, slot + 2, b);
+  setslot(L, q, slot + 3, c);
+  S->tw[S->tail] = word;
   S->tail++;
   S->count++;
   lua_pop(L, 1);
@@ -328,6 +350,7 @@ static void nextchunk (lua_State *L, pr_State *S, int q) {
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, pr_stateidx, PR_SUV_QUEUE);
   lua_replace(L, q);
+  S->hw = chunkwords(L, q);
   S->head = 0;
 }
 
@@ -354,18 +377,22 @@ static int drainloop (lua_State *L) {
   lua_pushcfunction(L, msgh);                       /* 2: DRAIN_MSGH */
   do {
     while (S->count > 0) {
-      lua_Integer k, slot;
+      lua_Integer k, slot, word;
       if (S->head == PR_CHUNK) nextchunk(L, S, 1);
-      slot = 4 * S->head;
-      for (k = 1; k <= 4; k++) lua_rawgeti(L, 1, slot + k);  /* 3..6 */
-      for (k = 1; k <= 4; k++) {
-        lua_pushnil(L);
-        lua_rawseti(L, 1, slot + k);
+      slot = 3 * S->head;
+      for (k = 1; k <= 3; k++) lua_rawgeti(L, 1, slot + k);  /* 3..5 */
+      for (k = 1; k <= 3; k++) {  /* free the slots that hold a value */
+        if (!lua_isnil(L, 2 + k)) {
+          lua_pushnil(L);
+          lua_rawseti(L, 1, slot + k);
+        }
       }
+      word = S->hw[S->head];
+      S->hw[S->head] = 0;  /* no job: what tests/oom.c checks */
       S->count--;
       S->head++;
       if (S->count == 0) S->head = S->tail = 0;  /* reuse the chunk */
-      dispatch(L, S, lua_tointeger(L, 3), 4, 5, 6);
+      dispatch(L, S, word, 3, 4, 5);
       lua_settop(L, 2);
       ran++;
     }
@@ -497,7 +524,8 @@ static const luaL_Reg funcs[] = {
 void pr_openqueue (lua_State *L) {
   pr_State *S = (pr_State *)lua_touserdata(L, 2);
   S->head = S->tail = S->count = S->spare = 0;
-  lua_createtable(L, PR_LINK, 0);
+  newchunk(L);
+  S->hw = S->tw = chunkwords(L, lua_gettop(L));
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 2, PR_SUV_QTAIL);
   lua_pushvalue(L, -1);

@@ -319,21 +319,21 @@ static int checkcore (lua_State *L, int drainref, int idle,
   lua_getupvalue(L, -1, 1);
   lua_getiuservalue(L, -1, PR_SUV_QUEUE);
   for (i = 0, pos = S->head; ok && i < S->count; i++, pos++) {
-    lua_Integer slot, kind;
-    int isnum;
+    lua_Integer kind;
+    const lua_Integer *words;
     if (pos == PR_CHUNK) {  /* on to the next chunk */
       lua_rawgeti(L, -1, PR_LINK);
       lua_replace(L, -2);
       pos = 0;
     }
-    slot = 4 * pos;
-    lua_rawgeti(L, -1, slot + 1);
-    kind = lua_tointegerx(L, -1, &isnum) & PR_JKIND;
+    lua_rawgeti(L, -1, PR_WORDS);
+    words = (const lua_Integer *)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (!isnum || kind < PR_JTHEN || kind > PR_JMICRO) {
+    kind = words != NULL ? words[pos] & PR_JKIND : 0;
+    if (kind < PR_JTHEN || kind > PR_JMICRO) {
       say("oom: FAIL: %s: job %lld of %lld in the queue is lost at %s "
-          "(slot %lld holds no job)\n", when, (long long)i + 1,
-          (long long)S->count, where, (long long)slot + 1);
+          "(word %lld holds no job)\n", when, (long long)i + 1,
+          (long long)S->count, where, (long long)pos);
       ok = 0;
     }
   }
