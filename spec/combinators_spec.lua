@@ -167,6 +167,75 @@ describe("combinators", function()
       Promise.drain()
       assert.are.same({ "all", "t1", "t2", "t3" }, log)
     end)
+
+    -- Elements already fulfilled when read share one counting job in the
+    -- queue (see settledelement in src/combinators.c): these check that
+    -- nothing anyone can see changes with it.
+    describe("over elements already fulfilled", function()
+      it("settles when the elements' own jobs would have, around pending ones", function()
+        -- node: [1, P(2), pending, 4, P(5)] where pending resolves in a
+        -- microtask queued before the call: t1 t2 all t3
+        local log = {}
+        local res
+        local pending = Promise.new(function(r) res = r end)
+        Promise.resolve():next(function() res(3) end)
+        Promise.all({ 1, Promise.resolve(2), pending, 4, Promise.resolve(5) })
+          :next(function(vs) log[#log + 1] = "all " .. table.concat(vs, ",", 1, vs.n) end)
+        ticker(log, 3)
+        Promise.drain()
+        assert.are.same({ "t1", "t2", "all 1,2,3,4,5", "t3" }, log)
+      end)
+
+      it("stores every value, nil holes and a large list included", function()
+        local list = { n = 20000 }
+        for i = 1, list.n do
+          if i % 7 ~= 0 then list[i] = (i % 2 == 0) and Promise.resolve(i) or i end
+        end
+        local state, vs = settle(Promise.all(list))
+        assert.are.equal("fulfilled", state)
+        assert.are.equal(20000, vs.n)
+        for i = 1, list.n do
+          assert.are.equal(i % 7 ~= 0 and i or nil, vs[i])
+        end
+      end)
+
+      it("a list whose reading runs the queue (Promise.drain in __index) still counts right", function()
+        local log = {}
+        local list = setmetatable({ n = 6 }, { __index = function(_, i)
+          if i == 3 or i == 5 then Promise.drain() end
+          return Promise.resolve(i * 10)
+        end })
+        Promise.all(list):next(function(vs) log[#log + 1] = table.concat(vs, ",", 1, vs.n) end)
+        assert.are.same({}, log)  -- not before the last element was read
+        Promise.drain()
+        assert.are.same({ "10,20,30,40,50,60" }, log)
+      end)
+
+      it("a list whose reading raises: rejected, and the counting job harms nothing", function()
+        local list = setmetatable({ n = 4 }, { __index = function(_, i)
+          if i == 3 then error("boom", 0) end
+          return i
+        end })
+        assert.are.same({ "rejected", "boom" }, { settle(Promise.all(list)) })
+      end)
+
+      it("allSettled mixes them with rejected ones in input order", function()
+        local state, rs = settle(Promise.allSettled({ 1, Promise.reject("x"), Promise.resolve(3) }))
+        assert.are.equal("fulfilled", state)
+        assert.are.same({ n = 3, { status = "fulfilled", value = 1 },
+          { status = "rejected", reason = "x" }, { status = "fulfilled", value = 3 } }, rs)
+      end)
+
+      it("a rejection among them rejects at its own turn", function()
+        -- node: t1 caught t2
+        local log = {}
+        Promise.all({ 1, Promise.reject("no"), 3 })
+          :catch(function(e) log[#log + 1] = "caught " .. e end)
+        ticker(log, 2)
+        Promise.drain()
+        assert.are.same({ "t1", "caught no", "t2" }, log)
+      end)
+    end)
   end)
 
   describe("Promise.allSettled", function()

@@ -355,4 +355,29 @@ describe("hostile callers", function()
     Promise.drain()
     assert.are.same({ "fulfilled", 2 }, { q:state() })
   end)
+
+  it("a __gc queueing jobs while Promise.all reads settled elements: right values, one outcome", function()
+    -- settled elements share a counting job only while nothing else is
+    -- queued; a finalizer queueing a microtask at an allocation of the
+    -- read must end the sharing, not corrupt the count
+    for round = 1, 10 do
+      local log = {}
+      local items = {}
+      for i = 1, 50 do items[i] = (i % 3 == 0) and i or Promise.resolve(i) end
+      local list = setmetatable({ n = 50 }, { __index = function(_, i)
+        if i == 20 + round then  -- the next allocation is in the middle
+          gc.arm(function() Promise.queueMicrotask(function() log[#log + 1] = "micro" end) end)
+        end
+        return items[i]
+      end })
+      gc.start()
+      local p = Promise.all(list)
+      gc.stop()
+      p:next(function(vs) log[#log + 1] = vs end)
+      Promise.drain()
+      assert.are.equal(2, #log, "round " .. round)
+      local vs = log[1] == "micro" and log[2] or log[1]
+      for i = 1, 50 do assert.are.equal(i, vs[i]) end
+    end
+  end)
 end)

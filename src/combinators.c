@@ -15,12 +15,13 @@ typedef struct pr_Aggregate {
 } pr_Aggregate;
 
 
-/* count one element done; settle the result when it was the last one */
+/* count 'k' elements done; settle the result when they were the last */
 static void countdown (lua_State *L, pr_State *S, int kind, int agg,
-                       int result) {
+                       int result, lua_Integer k) {
   pr_Aggregate *a = (pr_Aggregate *)lua_touserdata(L, agg);
   int top = lua_gettop(L);
-  if (--a->remaining != 0) return;
+  a->remaining -= k;
+  if (a->remaining != 0) return;
   lua_getiuservalue(L, agg, 1);           /* the values */
   if (kind == PR_JANY) {
     pr_newerror(L, PR_SUV_AGGREGATE, "All promises were rejected");
@@ -36,6 +37,16 @@ static void countdown (lua_State *L, pr_State *S, int kind, int agg,
 }
 
 
+/* push the entry of allSettled's values for the settled promise at 'p' */
+static void pushrecord (lua_State *L, int p, int rejected) {
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, rejected ? "rejected" : "fulfilled");
+  lua_setfield(L, -2, "status");
+  lua_getiuservalue(L, p, PR_UV_A);
+  lua_setfield(L, -2, rejected ? "reason" : "value");
+}
+
+
 /* the job of one element: its source promise at 'src' settled */
 void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
                  int src, int result) {
@@ -43,6 +54,10 @@ void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
   int rejected = (word & PR_JREJ) != 0;
   lua_Integer i = word >> PR_JSHIFT;
   int v = lua_gettop(L) + 1;
+  if (kind == PR_JCOUNT) {  /* elements settled when read: see combine */
+    countdown(L, S, kind, agg, result, i);
+    return;
+  }
   lua_getiuservalue(L, src, PR_UV_A);
   if (kind == PR_JALL && rejected) {
     lua_getiuservalue(L, src, PR_UV_B);
@@ -54,17 +69,44 @@ void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
     return;
   }
   lua_getiuservalue(L, agg, 1);           /* the values */
-  if (kind == PR_JALLSETTLED) {
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, rejected ? "rejected" : "fulfilled");
-    lua_setfield(L, -2, "status");
-    lua_pushvalue(L, v);
-    lua_setfield(L, -2, rejected ? "reason" : "value");
-  }
+  if (kind == PR_JALLSETTLED)
+    pushrecord(L, src, rejected);
   else
     lua_pushvalue(L, v);
   lua_rawseti(L, -2, i);
-  countdown(L, S, kind, agg, result);
+  countdown(L, S, kind, agg, result, 1);
+}
+
+
+/*
+** An element of all/allSettled that is already fulfilled when it is read
+** (stack: 2 result, 4 aggregate, 5 values, 'el' the element's promise)
+** needs no reaction: its value is stored at once, and its turn in the
+** queue is kept by a counting job (PR_JCOUNT). Consecutive such elements
+** share one job, whose count grows, as long as no other job was queued or
+** run in between ('*batch' is S->seq just after the job was queued): the
+** jobs they replace would have run back to back, doing nothing anyone can
+** see but the last count, so the result settles exactly when it would
+** have. Returns 0, doing nothing, for an element not fulfilled.
+*/
+static int settledelement (lua_State *L, pr_State *S, int kind,
+                           lua_Integer i, int el, lua_Integer *batch) {
+  pr_Promise *ep = (pr_Promise *)lua_touserdata(L, el);
+  if (ep->state != PR_FULFILLED) return 0;
+  if (kind == PR_JALLSETTLED)
+    pushrecord(L, el, 0);
+  else
+    lua_getiuservalue(L, el, PR_UV_A);
+  lua_rawseti(L, 5, i);
+  if (*batch == S->seq)  /* the last job queued is our counting job */
+    S->tw[S->tail - 1] += (lua_Integer)1 << PR_JSHIFT;
+  else {
+    pr_enqueue(L, S, PR_JCOUNT | ((lua_Integer)1 << PR_JSHIFT), 4, 0, 2);
+    *batch = S->seq;
+  }
+  ep->flags |= PR_HANDLED;
+  ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
+  return 1;
 }
 
 
@@ -72,36 +114,37 @@ void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
 static int combine (lua_State *L) {
   pr_State *S = pr_getstate(L);
   int kind = (int)lua_tointeger(L, 3);
-  lua_Integer i, n;
+  lua_Integer i, n, batch = -1;
   if (lua_getfield(L, 1, "n") == LUA_TNUMBER && lua_isinteger(L, -1))
     n = lua_tointeger(L, -1);
   else
     n = luaL_len(L, 1);
-  lua_settop(L, 4);                       /* 4: aggregate (nil for race) */
+  lua_settop(L, 5);           /* 4: aggregate, 5: values (nil for race) */
   if (kind != PR_JTHEN) {
     pr_Aggregate *a;
     lua_createtable(L, n > 0 && n < (1 << 24) ? (int)n : 0, 1);
     lua_pushinteger(L, n < 0 ? 0 : n);
     lua_setfield(L, -2, "n");
+    lua_replace(L, 5);
     a = (pr_Aggregate *)lua_newuserdatauv(L, sizeof(pr_Aggregate), 1);
     a->remaining = 1;
-    lua_insert(L, -2);
+    lua_pushvalue(L, 5);
     lua_setiuservalue(L, -2, 1);
     lua_replace(L, 4);
   }
   for (i = 1; i <= n; i++) {
-    lua_geti(L, 1, i);                    /* 5 */
-    pr_promiseresolve(L, S, 5);           /* 6 */
+    lua_geti(L, 1, i);                    /* 6 */
+    pr_promiseresolve(L, S, 6);           /* 7 */
     if (kind == PR_JTHEN)
-      pr_then(L, S, 6, PR_JTHEN, 0, 0, 2);
-    else {
+      pr_then(L, S, 7, PR_JTHEN, 0, 0, 2);
+    else if (kind == PR_JANY || !settledelement(L, S, kind, i, 7, &batch)) {
       /* counted once the reaction is in: pr_then may fail for memory */
-      pr_then(L, S, 6, kind | (i << PR_JSHIFT), 4, 4, 2);
+      pr_then(L, S, 7, kind | (i << PR_JSHIFT), 4, 4, 2);
       ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
     }
-    lua_settop(L, 4);
+    lua_settop(L, 5);
   }
-  if (kind != PR_JTHEN) countdown(L, S, kind, 4, 2);
+  if (kind != PR_JTHEN) countdown(L, S, kind, 4, 2, 1);
   return 0;
 }
 

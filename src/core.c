@@ -68,7 +68,7 @@ int luaopen_promise_core (lua_State *L) {
   lua_newtable(L);                                        /* 1: module */
   S = (pr_State *)lua_newuserdatauv(L, sizeof(pr_State),
                                     PR_SUV_COUNT);        /* 2: state */
-  S->head = S->tail = S->count = S->spare = 0;
+  S->head = S->tail = S->count = S->spare = S->seq = 0;
   S->nrejected = 0;
   S->current = NULL;
   S->draining = S->signalled = S->awaiting = 0;

@@ -50,7 +50,8 @@ enum {
   PR_JANY,
   PR_JTHENABLE,     /* a: then function, b: thenable, c: promise */
   PR_JOWNTHENABLE,  /* b: promise of ours, c: promise adopting it */
-  PR_JMICRO         /* a: function */
+  PR_JMICRO,        /* a: function */
+  PR_JCOUNT         /* a: aggregate, c: result; count above PR_JSHIFT */
 };
 #define PR_JKIND   0xff
 #define PR_JREJ    0x100
@@ -103,6 +104,7 @@ typedef struct pr_State {
   lua_Integer head, tail;        /* next job to read, next slot to write */
   lua_Integer *hw, *tw;          /* job words of the head and tail chunks */
   lua_Integer count;             /* jobs queued */
+  lua_Integer seq;               /* jobs queued or taken so far */
   lua_Integer spare;             /* chunks allocated past the tail one */
   lua_Integer nrejected;         /* entries in PR_SUV_REJECTED */
   const void *mt;                /* identity of the promise metatable */

@@ -175,6 +175,7 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
   S->tw[S->tail] = word;
   S->tail++;
   S->count++;
+  S->seq++;
   lua_pop(L, 1);
   pr_needdrain(L, S);
 }
@@ -321,7 +322,7 @@ static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
     case PR_JTHEN: runthen(L, S, word, a, b, c); break;
     case PR_JADOPT: runadopt(L, S, word, b, c); break;
     case PR_JAWAIT: case PR_JAWAITVAL: runawait(L, S, word, a, b, c); break;
-    case PR_JALL: case PR_JALLSETTLED: case PR_JANY:
+    case PR_JALL: case PR_JALLSETTLED: case PR_JANY: case PR_JCOUNT:
       pr_element(L, S, word, a, b, c);
       break;
     case PR_JTHENABLE: pr_thenablejob(L, S, a, b, c); break;
@@ -390,6 +391,7 @@ static int drainloop (lua_State *L) {
       word = S->hw[S->head];
       S->hw[S->head] = 0;  /* no job: what tests/oom.c checks */
       S->count--;
+      S->seq++;
       S->head++;
       if (S->count == 0) S->head = S->tail = 0;  /* reuse the chunk */
       dispatch(L, S, word, 3, 4, 5);
@@ -523,7 +525,7 @@ static const luaL_Reg funcs[] = {
 /* stack: 1 module, 2 state */
 void pr_openqueue (lua_State *L) {
   pr_State *S = (pr_State *)lua_touserdata(L, 2);
-  S->head = S->tail = S->count = S->spare = 0;
+  S->head = S->tail = S->count = S->spare = S->seq = 0;
   newchunk(L);
   S->hw = S->tw = chunkwords(L, lua_gettop(L));
   lua_pushvalue(L, -1);
