@@ -130,8 +130,9 @@ describe("timer states without a state slot", function()
     assert.equal(0, clock:countTimers())
   end)
 
-  it("an interval scheduled again goes before the timers its callback made", function()
-    -- it keeps its creation sequence: it becomes the first of its list
+  it("an interval scheduled again goes after the timers its callback made", function()
+    -- as Node re-inserts it after its callback (node: iv u iv): it is the
+    -- last of its list, due with them
     local log, add = logger()
     local t
     local iv = Promise.setInterval(function()
@@ -146,7 +147,7 @@ describe("timer states without a state slot", function()
     assert.equal(2, clock:countTimers())
     clock:advance(10)
     Promise.clearInterval(iv)
-    assert.same({ "iv10", "iv20", "u" }, log)
+    assert.same({ "iv10", "u", "iv20" }, log)
   end)
 
   it("equal deadlines run in creation order across delays and lists", function()

@@ -233,9 +233,9 @@ function M.install(P, core)
       s.n = n
       siftup(s.heap, n, l)
     else
-      -- from the tail back to the last timer due before `t`: none but an
-      -- interval scheduled again (it keeps its sequence) is passed over
-      -- (`before` inlined: this is the hot path of every timer)
+      -- from the tail back to the last timer due before `t` (deadlines
+      -- and sequences only grow, so in practice none is passed over;
+      -- `before` inlined: this is the hot path of every timer)
       local d, sq = t[DEADLINE], t[SEQ]
       local p = l[TAIL]
       while p ~= l do
@@ -313,6 +313,12 @@ function M.install(P, core)
   uvtimer:unref()
   local firing = false
 
+  -- While due timers run, timers they create (and refresh) start from the
+  -- same instant as the ones running, as Node's do from the loop's cached
+  -- time: so a timer made by a callback and an interval scheduled again
+  -- after it, with the same delay, tie, and the sequence decides.
+  local firenow = nil
+
   local update_time, uvnow = uv.update_time, uv.now
   local function realnow()
     update_time()
@@ -360,9 +366,11 @@ function M.install(P, core)
     -- an interval not cleared nor refreshed by its callback, and whose
     -- fake clock (if any) is still installed, is scheduled again
     if t[REPEAT] and t[PREV] == IDLE and (t[SCHED] or real) == s then
-      -- keeps its creation sequence: on a deadline tie with a timer
-      -- created after the interval, the interval goes first (as in Node,
-      -- whose per-duration lists are ordered by creation)
+      -- scheduled again after its callback, as Node re-inserts it: a timer
+      -- its callback created with the same delay is due at the same time
+      -- (both from `now`) and runs first (spec/ordering/62_*)
+      seq = seq + 1
+      t[SEQ] = seq
       t[DEADLINE] = now + t[DELAY]
       schedule(s, t)
     end
@@ -372,12 +380,14 @@ function M.install(P, core)
     armed = nil
     firing = true
     local now = realnow()
+    firenow = now
     while true do
       local t = first(real)
       if not t or t[DEADLINE] > now then break end
       unschedule(real, t)
       runtimer(real, t, now)
     end
+    firenow = nil
     firing = false
     rearm()
   end
@@ -400,7 +410,7 @@ function M.install(P, core)
 
   local function schednow(s)
     if s.fake then return s.now end
-    return realnow()
+    return firenow or realnow()
   end
 
   --- A new pending timer of scheduler `s`; `rep` is true for an interval.
@@ -408,7 +418,7 @@ function M.install(P, core)
     seq = seq + 1
     local t
     if s == real and not rep and not args then
-      t = { fn, ms, realnow() + ms, seq, false, IDLE }  -- the common case
+      t = { fn, ms, (firenow or realnow()) + ms, seq, false, IDLE }  -- the common case
     else
       t = { fn, ms, schednow(s) + ms, seq, false, IDLE, false, rep or nil, args,
             s ~= real and s or nil }
