@@ -182,6 +182,38 @@ describe("fake intervals", function()
     Promise.clearInterval(iv)
     assert.equal("i10 t20 i20 i30", table.concat(log, " "))
   end)
+
+  it("are scheduled again after their callback: timeouts it made with the same delay go first", function()
+    -- node (setInterval(A, 10); A's first run does setTimeout(B, 10); A
+    -- clears itself on its third run): A1 B A2 A3
+    local log, n, iv = {}, 0, nil
+    iv = Promise.setInterval(function()
+      n = n + 1
+      log[#log + 1] = "A" .. n
+      if n == 1 then Promise.setTimeout(function() log[#log + 1] = "B" end, 10) end
+      if n == 3 then Promise.clearInterval(iv) end
+    end, 10)
+    clock:advance(40)
+    assert.equal("A1 B A2 A3", table.concat(log, " "))
+    -- node (setInterval 7 whose first run makes t and u of 7; t cleared at
+    -- 10; the second run clears the interval): iv1 u iv2
+    log = {}
+    local t, m, iv2 = nil, 0, nil
+    iv2 = Promise.setInterval(function()
+      m = m + 1
+      log[#log + 1] = "iv" .. m
+      if not t then
+        t = Promise.setTimeout(function() log[#log + 1] = "t" end, 7)
+        Promise.setTimeout(function() log[#log + 1] = "u" end, 7)
+      else
+        Promise.clearInterval(iv2)
+      end
+    end, 7)
+    Promise.setTimeout(function() Promise.clearTimeout(t) end, 10)
+    clock:advance(30)
+    assert.equal("iv1 u iv2", table.concat(log, " "))
+    assert.equal(0, clock:countTimers())
+  end)
 end)
 
 describe("fake immediates", function()

@@ -2,7 +2,7 @@
 --- `now`, `p:wait()` and virtual time (`useFakeTimers`).
 ---
 --- Design:
---- - Timers are ordered by (deadline, creation sequence): one sorted list
+--- - Timers are ordered by deadline, then creation order: one sorted list
 ---   per delay, the lists in a binary min-heap (see "the timer lists");
 ---   ONE uv timer is armed for the earliest deadline. When it fires, every
 ---   timer due at that instant runs in that order, with a microtask drain
@@ -45,21 +45,20 @@ local RUNALL_LIMIT = 100000
 local is_callable, typename, argerror = util.is_callable, util.typename, util.argerror
 
 --- Timer and immediate objects are arrays with a metatable (a hash part
---- of ten named fields would cost ~450 bytes per timer; six array slots
---- cost 152). Slots 1-6 always exist. Slots 7-10 exist only when needed: a
+--- of ten named fields would cost ~450 bytes per timer; five array slots
+--- cost 136). Slots 1-5 always exist. Slots 6-9 exist only when needed: a
 --- plain `setTimeout(fn, ms)` on the real clock has none of them until
 --- unref() is called, and reading one gives nil (the metatables hold only
 --- method names).
 local FN <const> = 1        -- the callback
 local DELAY <const> = 2     -- the (coerced) delay or period in ms; 0 for an immediate
-local DEADLINE <const> = 3  -- due time on the scheduler's clock: first sort key
-local SEQ <const> = 4       -- creation sequence: second sort key
-local NEXT <const> = 5      -- while pending: the next timer in its list (the list after the last)
-local PREV <const> = 6      -- while pending: the previous timer (the list before the first)
-local UNREFED <const> = 7   -- true after unref(): does not keep the loop alive
-local REPEAT <const> = 8    -- true for an interval
-local ARGS <const> = 9      -- table.pack of the extra arguments, if any
-local SCHED <const> = 10    -- the (fake) scheduler; nil for the real one
+local DEADLINE <const> = 3  -- due time on the scheduler's clock: the sort key
+local NEXT <const> = 4      -- while pending: the next timer in its list (the list after the last)
+local PREV <const> = 5      -- while pending: the previous timer (the list before the first)
+local UNREFED <const> = 6   -- true after unref(): does not keep the loop alive
+local REPEAT <const> = 7    -- true for an interval
+local ARGS <const> = 8      -- table.pack of the extra arguments, if any
+local SCHED <const> = 9     -- the (fake) scheduler; nil for the real one
 
 -- There is no state slot: a timer is pending (in a scheduler's lists) iff
 -- t[NEXT] is a table. Otherwise t[NEXT] is false and t[PREV] holds one of:
@@ -169,11 +168,12 @@ function M.install(P, core)
   -- A scheduler: { lists = {}, heap = {}, n = 0, count = 0, refs = 0,
   -- fake = bool, now = number }. As in Node, pending timers are kept in one
   -- doubly linked list per delay (`lists[ms]`; fake immediates use 0), each
-  -- list sorted by (deadline, creation sequence). A new timer's deadline is
-  -- now + ms, so it nearly always goes at the tail: adding and removing a
-  -- timer is O(1). The lists are in a binary min-heap (`heap[1..n]`) keyed by
-  -- their first timer, so the earliest timer of all is `heap[1][HEAD]`, and
-  -- timers run in exactly (deadline, sequence) order. `count` is the number
+  -- list in the order the timers were made (or refreshed, or scheduled
+  -- again), which is also deadline order: a new timer's deadline is now +
+  -- ms, so it goes at the tail, and adding and removing a timer is O(1).
+  -- The lists are in a binary min-heap (`heap[1..n]`) keyed by their first
+  -- timer (see `before`), so the earliest timer of all is
+  -- `heap[1][HEAD]`, and timers run in exactly (deadline, creation) order. `count` is the number
   -- of pending timers, `refs` the number of those that are ref'd.
   -- The list itself stands before its first timer and after its last one
   -- (`first[PREV] == l`, `last[NEXT] == l`): so a pending timer's NEXT and
@@ -182,10 +182,14 @@ function M.install(P, core)
   -- slots of a list (an array too)
   local HEAD <const>, TAIL <const>, LPOS <const> = 1, 2, 3  -- LPOS: heap index
 
-  --- True when timer `a` is due before timer `b`.
+  --- True when timer `a` is due before timer `b`, which is in another list.
+  --- On equal deadlines the one made first runs first, and that is the one
+  --- with the longer delay: a deadline is the clock's time at creation (or
+  --- at refresh, or when an interval was due) plus the delay, and that
+  --- clock never goes back. So no creation counter is needed.
   local function before(a, b)
     local da, db = a[DEADLINE], b[DEADLINE]
-    return da < db or (da == db and a[SEQ] < b[SEQ])
+    return da < db or (da == db and a[DELAY] > b[DELAY])
   end
 
   local function siftup(h, i, l)
@@ -233,14 +237,11 @@ function M.install(P, core)
       s.n = n
       siftup(s.heap, n, l)
     else
-      -- from the tail back to the last timer due before `t` (deadlines
-      -- and sequences only grow, so in practice none is passed over;
-      -- `before` inlined: this is the hot path of every timer)
-      local d, sq = t[DEADLINE], t[SEQ]
+      -- from the tail back to the last timer due no later than `t`
+      -- (deadlines only grow, so in practice none is passed over)
+      local d = t[DEADLINE]
       local p = l[TAIL]
-      while p ~= l do
-        local pd = p[DEADLINE]
-        if pd < d or (pd == d and p[SEQ] < sq) then break end
+      while p ~= l and p[DEADLINE] > d do  -- equal: `t` was made after `p`
         p = p[PREV]
       end
       if p ~= l then
@@ -306,18 +307,11 @@ function M.install(P, core)
 
   local real = newsched(false, nil)
   local fake = nil      -- the fake scheduler while a clock is installed
-  local seq = 0
   local uvtimer = uv.new_timer()  -- the single uv timer
   local armed = nil     -- deadline the uv timer is armed for
   local uvrefed = false
   uvtimer:unref()
   local firing = false
-
-  -- While due timers run, timers they create (and refresh) start from the
-  -- same instant as the ones running, as Node's do from the loop's cached
-  -- time: so a timer made by a callback and an interval scheduled again
-  -- after it, with the same delay, tie, and the sequence decides.
-  local firenow = nil
 
   local update_time, uvnow = uv.update_time, uv.now
   local function realnow()
@@ -367,10 +361,8 @@ function M.install(P, core)
     -- fake clock (if any) is still installed, is scheduled again
     if t[REPEAT] and t[PREV] == IDLE and (t[SCHED] or real) == s then
       -- scheduled again after its callback, as Node re-inserts it: a timer
-      -- its callback created with the same delay is due at the same time
-      -- (both from `now`) and runs first (spec/ordering/62_*)
-      seq = seq + 1
-      t[SEQ] = seq
+      -- its callback created with the same delay and the same deadline
+      -- runs first (it is before the interval in their list)
       t[DEADLINE] = now + t[DELAY]
       schedule(s, t)
     end
@@ -380,14 +372,12 @@ function M.install(P, core)
     armed = nil
     firing = true
     local now = realnow()
-    firenow = now
     while true do
       local t = first(real)
       if not t or t[DEADLINE] > now then break end
       unschedule(real, t)
       runtimer(real, t, now)
     end
-    firenow = nil
     firing = false
     rearm()
   end
@@ -410,17 +400,16 @@ function M.install(P, core)
 
   local function schednow(s)
     if s.fake then return s.now end
-    return firenow or realnow()
+    return realnow()
   end
 
   --- A new pending timer of scheduler `s`; `rep` is true for an interval.
   local function newtimer(s, fn, ms, rep, args)
-    seq = seq + 1
     local t
     if s == real and not rep and not args then
-      t = { fn, ms, (firenow or realnow()) + ms, seq, false, IDLE }  -- the common case
+      t = { fn, ms, realnow() + ms, false, IDLE }  -- the common case
     else
-      t = { fn, ms, schednow(s) + ms, seq, false, IDLE, false, rep or nil, args,
+      t = { fn, ms, schednow(s) + ms, false, IDLE, false, rep or nil, args,
             s ~= real and s or nil }
     end
     setmetatable(t, Timeout)
@@ -492,8 +481,6 @@ function M.install(P, core)
     local s = self[SCHED] or real
     if s.fake and s ~= fake then return self end  -- clock restored
     if self[NEXT] then unschedule(s, self) end
-    seq = seq + 1
-    self[SEQ] = seq
     self[DEADLINE] = schednow(s) + self[DELAY]
     schedule(s, self)
     changed(s)
@@ -638,18 +625,17 @@ function M.install(P, core)
     end
     local args = nil
     if select("#", ...) > 0 then args = pack(...) end
-    seq = seq + 1
     local im
     if fake then
       -- a timer due now on the fake clock
-      im = setmetatable({ fn, 0, fake.now, seq, false, IDLE, false, nil, args, fake },
+      im = setmetatable({ fn, 0, fake.now, false, IDLE, false, nil, args, fake },
                         Immediate)
       schedule(fake, im)
     else
       if args then
-        im = { fn, 0, 0, seq, false, QUEUED, false, nil, args }
+        im = { fn, 0, 0, false, QUEUED, false, nil, args }
       else
-        im = { fn, 0, 0, seq, false, QUEUED }
+        im = { fn, 0, 0, false, QUEUED }
       end
       setmetatable(im, Immediate)
       qtail = qtail + 1
