@@ -73,7 +73,7 @@ int luaopen_promise_core (lua_State *L) {
   S->current = NULL;
   S->draining = S->signalled = S->awaiting = 0;
   lua_newtable(L);                                        /* 3: methods */
-  lua_createtable(L, 0, 4);                               /* 4: metatable */
+  lua_createtable(L, 1, 4);                               /* 4: metatable */
   lua_pushvalue(L, 3);
   lua_setfield(L, 4, "__index");
   lua_pushliteral(L, "Promise");

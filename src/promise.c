@@ -12,9 +12,9 @@
 /* {====================================================== objects */
 
 pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx) {
+  /* NULL for all but userdata; a light userdata's metatable is not ours */
   pr_Promise *p = (pr_Promise *)lua_touserdata(L, idx);
-  if (p != NULL && lua_type(L, idx) == LUA_TUSERDATA
-      && lua_getmetatable(L, idx)) {
+  if (p != NULL && lua_getmetatable(L, idx)) {
     const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1);
     if (mt == S->mt) return p;
@@ -102,6 +102,18 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   int flags;
   lua_Integer word;
   if (pp->state != PR_PENDING) return;
+  if (!(pp->flags & (PR_ONE | PR_LIST))) {  /* no reaction: both are nil */
+    lua_pushvalue(L, v);
+    lua_setiuservalue(L, p, PR_UV_A);
+    if (tr) {
+      lua_pushvalue(L, tr);
+      lua_setiuservalue(L, p, PR_UV_B);
+    }
+    pp->state = (unsigned char)state;
+    if (rejected && !(pp->flags & PR_HANDLED))
+      pr_track(L, S, p);
+    return;
+  }
   luaL_checkstack(L, 8, NULL);
   /* room for every job first: past this point nothing allocates. Growing
      the ring may run a __gc that adds reactions: read them after it */
@@ -159,11 +171,11 @@ static int getnext (lua_State *L) {
 void pr_resolve (lua_State *L, pr_State *S, int p, int v) {
   int t = lua_type(L, v);
   int top = lua_gettop(L);
-  luaL_checkstack(L, 8, NULL);
   if (t != LUA_TTABLE && t != LUA_TUSERDATA) {
     pr_settle(L, S, p, PR_FULFILLED, v, 0);
     return;
   }
+  luaL_checkstack(L, 8, NULL);
   if (lua_rawequal(L, p, v)) {
     rejectwith(L, S, p, PR_SUV_TYPEERROR,
                "Chaining cycle detected for promise");
@@ -223,10 +235,10 @@ int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr) {
 ** upvalue 1 is the promise and, for the pairs of thenable jobs, upvalue 2
 ** their generation (0 when absent). The common case, fulfilling a promise
 ** that has no reaction yet with a plain value, is done right here; anything
-** else goes to settlefn, which the promise's metatable holds (under the
-** address of settlekey) with the state as its upvalue.
+** else goes to settlefn, which the promise's metatable holds (at index
+** PR_MT_SETTLE) with the state as its upvalue.
 */
-static const char settlekey = 's';
+#define PR_MT_SETTLE 1
 
 static int resolving (lua_State *L, int reject) {
   pr_Promise *p = (pr_Promise *)lua_touserdata(L, lua_upvalueindex(1));
@@ -244,7 +256,7 @@ static int resolving (lua_State *L, int reject) {
     return 0;
   }
   if (!lua_getmetatable(L, lua_upvalueindex(1))
-      || lua_rawgetp(L, 2, &settlekey) != LUA_TFUNCTION)
+      || lua_rawgeti(L, 2, PR_MT_SETTLE) != LUA_TFUNCTION)
     return luaL_error(L, "promise metatable damaged: cannot settle");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
@@ -664,7 +676,7 @@ void pr_openpromise (lua_State *L) {
   pr_register(L, metamethods);
   lua_pushvalue(L, 2);
   lua_pushcclosure(L, settlefn, 1);
-  lua_rawsetp(L, 4, &settlekey);
+  lua_rawseti(L, 4, PR_MT_SETTLE);
   lua_settop(L, 4);
 }
 
