@@ -122,6 +122,31 @@ describe("robustness", function()
       assert.are.same({ "fulfilled", 1 }, { settle(many()) })
     end)
 
+    it("Promise.all waits for pending elements past index 2^23 #slow", function()
+      -- a promise keeps its single reaction's job word in 31 bits: the job
+      -- of an element past 2^23 goes to a reaction list instead, alone
+      -- (a) or after a reaction already there (b)
+      local N = (1 << 23) + 2
+      local list = { n = N }
+      local res = {}
+      local a = Promise.new(function(r) res.a = r end)
+      local b = Promise.new(function(r) res.b = r end)
+      list[N - 1], list[N] = a, b
+      local doubled = b:next(function(v) return v * 2 end)  -- b's first reaction
+      local result
+      Promise.all(list):next(function(vs) result = vs end)
+      res.b(20)
+      Promise.drain()
+      assert.is_nil(result)
+      assert.are.same({ "fulfilled", 40 }, { doubled:state() })
+      res.a(10)
+      Promise.drain()
+      assert.are.equal(N, result.n)
+      assert.are.equal(10, result[N - 1])
+      assert.are.equal(20, result[N])
+      assert.is_nil(result[1])
+    end)
+
     it("a chain of 1,000,000 next calls settles #slow", function()
       local inc = function(v) return v + 1 end
       local p = Promise.resolve(0)

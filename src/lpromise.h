@@ -53,18 +53,27 @@ enum {
   PR_JMICRO,        /* a: function */
   PR_JCOUNT         /* a: aggregate, c: result; count above PR_JSHIFT */
 };
-#define PR_JKIND   0xff
-#define PR_JREJ    0x100
-#define PR_HF      0x200   /* the reaction has an onFulfilled */
-#define PR_HR      0x400   /* the reaction has an onRejected */
-#define PR_HSAME   0x800   /* one value serves as both */
-#define PR_JSHIFT  12
+#define PR_JKIND   0x0f
+#define PR_JREJ    0x10
+#define PR_HF      0x20    /* the reaction has an onFulfilled */
+#define PR_HR      0x40    /* the reaction has an onRejected */
+#define PR_HSAME   0x80    /* one value serves as both */
+#define PR_JSHIFT  8
+
+/*
+** Eight bytes, so that a promise is 80 bytes for Lua. The single reaction's
+** job word is kept here only when it fits in PR_WORDMAX (element indices
+** below 2^23); a larger one goes to a reaction list, whose words are Lua
+** integers. The generation wraps at 2^25, after as many adoptions of
+** thenables by one promise.
+*/
+#define PR_WORDMAX 0x7fffffff
 
 typedef struct pr_Promise {
-  unsigned char state;
-  unsigned char flags;
-  unsigned int gen;       /* resolving functions of generation gen are live */
-  lua_Integer word;       /* job word of the single reaction, or list size */
+  unsigned int state : 2;
+  unsigned int flags : 5;
+  unsigned int gen : 25;  /* resolving functions of generation gen are live */
+  int word;               /* job word of the single reaction, or list size */
 } pr_Promise;
 
 /* user values of the state */

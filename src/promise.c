@@ -347,38 +347,42 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
   else if (onf) word |= PR_HF;
   else if (onr) word |= PR_HR;
   if (pp->state == PR_PENDING) {
-    if (!(pp->flags & (PR_ONE | PR_LIST))) {
+    if (!(pp->flags & (PR_ONE | PR_LIST)) && word <= PR_WORDMAX) {
       if (h) lua_pushvalue(L, h); else lua_pushnil(L);
       lua_setiuservalue(L, p, PR_UV_A);
       if (target) lua_pushvalue(L, target); else lua_pushnil(L);
       lua_setiuservalue(L, p, PR_UV_B);
-      pp->word = word;
+      pp->word = (int)word;
       pp->flags |= PR_ONE | PR_HANDLED;
     }
     else {
       lua_Integer n;
       int list = lua_gettop(L) + 1;
-      if (pp->flags & PR_ONE) {  /* move the first reaction to a list */
+      if (!(pp->flags & PR_LIST)) {  /* make the list (with the first one) */
+        unsigned int had = pp->flags & PR_ONE;
         lua_createtable(L, 6, 0);
-        if (pp->state != PR_PENDING || !(pp->flags & PR_ONE)) {
+        if (pp->state != PR_PENDING
+            || (pp->flags & (PR_ONE | PR_LIST)) != had) {
           /* a __gc run by that allocation settled 'p' or added a reaction */
           lua_settop(L, top);
           pr_then(L, S, p, word & ~(lua_Integer)(PR_HF | PR_HR | PR_HSAME),
                   onf, onr, target);
           return;
         }
-        lua_pushinteger(L, pp->word);
-        lua_rawseti(L, list, 1);
-        lua_getiuservalue(L, p, PR_UV_A);
-        lua_rawseti(L, list, 2);
-        lua_getiuservalue(L, p, PR_UV_B);
-        lua_rawseti(L, list, 3);
+        if (had) {
+          lua_pushinteger(L, pp->word);
+          lua_rawseti(L, list, 1);
+          lua_getiuservalue(L, p, PR_UV_A);
+          lua_rawseti(L, list, 2);
+          lua_getiuservalue(L, p, PR_UV_B);
+          lua_rawseti(L, list, 3);
+        }
         lua_pushvalue(L, list);
         lua_setiuservalue(L, p, PR_UV_A);
         lua_pushnil(L);
         lua_setiuservalue(L, p, PR_UV_B);
-        pp->flags = (unsigned char)((pp->flags & ~PR_ONE) | PR_LIST);
-        pp->word = 1;
+        pp->flags = (pp->flags & ~PR_ONE) | PR_LIST;
+        pp->word = had ? 1 : 0;
       }
       else
         lua_getiuservalue(L, p, PR_UV_A);
@@ -390,7 +394,7 @@ void pr_then (lua_State *L, pr_State *S, int p, lua_Integer word,
         lua_pushvalue(L, target);
         lua_rawseti(L, list, 3 * n + 3);
       }
-      pp->word = n + 1;
+      pp->word = (int)(n + 1);
       pp->flags |= PR_HANDLED;
     }
   }
