@@ -380,4 +380,59 @@ describe("hostile callers", function()
       for i = 1, 50 do assert.are.equal(i, vs[i]) end
     end
   end)
+
+  it("Lua code holding a promise cannot reach the function that settles it", function()
+    -- found by review: the settling function sat in the metatable, where any
+    -- code could call it on any promise (and it crashed on a non-promise)
+    local res
+    local p = Promise.new(function(r) res = r end)
+    local mt = getmetatable(p)
+    for k, v in pairs(mt) do  -- only metamethods are functions there
+      if type(v) == "function" then
+        assert.is_true(type(k) == "string" and k:sub(1, 2) == "__", tostring(k))
+      end
+    end
+    -- with the debug library it is reachable: it still refuses a non-promise
+    local settle = debug.getregistry()[mt[1]]
+    assert.are.equal("function", type(settle))
+    for _, bad in ipairs({ { nil, 1 }, { {}, 1 }, { io.stdout, 1 } }) do
+      local ok, err = pcall(settle, bad[1], bad[2], false, nil)
+      assert.is_false(ok)
+      assert.matches("cannot settle: not a promise", err, 1, true)
+    end
+    assert.are.equal("pending", (p:state()))
+    res(1)
+    assert.are.same({ "fulfilled", 1 }, { p:state() })
+  end)
+
+  it("a used resolve function stays used through any number of thenable adoptions", function()
+    -- found by review: a wrapping generation counter revived the executor's
+    -- resolve after 2^25 adoptions; each pair now has its own flag
+    local resolve0
+    local p = Promise.new(function(res) resolve0 = res end)
+    local count, LIMIT = 0, 20000
+    local thenable = {}
+    function thenable.next(self, res)
+      count = count + 1
+      if count < LIMIT then res(self) end  -- adopt again; the last never settles
+    end
+    resolve0(thenable)
+    Promise.drain()
+    assert.are.equal(LIMIT, count)
+    resolve0("stale")
+    assert.are.equal("pending", (p:state()))
+  end)
+
+  it("a thenable's pair: the first call wins, a raise after it is ignored", function()
+    local p = Promise.resolve({ next = function(_, res, rej)
+      res("first")
+      rej("second")
+      error("third")
+    end })
+    Promise.drain()
+    assert.are.same({ "fulfilled", "first" }, { p:state() })
+    local q = Promise.resolve({ next = function() error("raised", 0) end })
+    Promise.drain()
+    assert.are.same({ "rejected", "raised" }, { q:state() })
+  end)
 end)

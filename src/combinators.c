@@ -84,10 +84,11 @@ void pr_element (lua_State *L, pr_State *S, lua_Integer word, int agg,
 ** needs no reaction: its value is stored at once, and its turn in the
 ** queue is kept by a counting job (PR_JCOUNT). Consecutive such elements
 ** share one job, whose count grows, as long as no other job was queued or
-** run in between ('*batch' is S->seq just after the job was queued): the
-** jobs they replace would have run back to back, doing nothing anyone can
-** see but the last count, so the result settles exactly when it would
-** have. Returns 0, doing nothing, for an element not fulfilled.
+** run in between ('*batch' is S->seq just after the job was queued,
+** before the drain hook ran): the jobs they replace would have run back to
+** back, doing nothing anyone can see but the last count, so the result
+** settles exactly when it would have. Returns 0, doing nothing, for an
+** element not fulfilled.
 */
 static int settledelement (lua_State *L, pr_State *S, int kind,
                            lua_Integer i, int el, lua_Integer *batch) {
@@ -98,14 +99,14 @@ static int settledelement (lua_State *L, pr_State *S, int kind,
   else
     lua_getiuservalue(L, el, PR_UV_A);
   lua_rawseti(L, 5, i);
+  ep->flags |= PR_HANDLED;
+  /* counted before its job is queued: a drain hook may run the job at once */
+  ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
   if (*batch == S->seq)  /* the last job queued is our counting job */
     S->tw[S->tail - 1] += (lua_Integer)1 << PR_JSHIFT;
-  else {
-    pr_enqueue(L, S, PR_JCOUNT | ((lua_Integer)1 << PR_JSHIFT), 4, 0, 2);
-    *batch = S->seq;
-  }
-  ep->flags |= PR_HANDLED;
-  ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
+  else
+    *batch = pr_enqueue(L, S, PR_JCOUNT | ((lua_Integer)1 << PR_JSHIFT),
+                        4, 0, 2);
   return 1;
 }
 
@@ -138,9 +139,10 @@ static int combine (lua_State *L) {
     if (kind == PR_JTHEN)
       pr_then(L, S, 7, PR_JTHEN, 0, 0, 2);
     else if (kind == PR_JANY || !settledelement(L, S, kind, i, 7, &batch)) {
-      /* counted once the reaction is in: pr_then may fail for memory */
-      pr_then(L, S, 7, kind | (i << PR_JSHIFT), 4, 4, 2);
+      /* counted first: a drain hook may run the element's job at once (if
+         pr_then fails for memory, the result is rejected anyway) */
       ((pr_Aggregate *)lua_touserdata(L, 4))->remaining++;
+      pr_then(L, S, 7, kind | (i << PR_JSHIFT), 4, 4, 2);
     }
     lua_settop(L, 5);
   }

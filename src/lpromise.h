@@ -64,15 +64,16 @@ enum {
 ** Eight bytes, so that a promise is 80 bytes for Lua. The single reaction's
 ** job word is kept here only when it fits in PR_WORDMAX (element indices
 ** below 2^23); a larger one goes to a reaction list, whose words are Lua
-** integers. The generation wraps at 2^25, after as many adoptions of
-** thenables by one promise.
+** integers. 'locked' is ECMA-262's [[AlreadyResolved]] of the promise's own
+** resolving functions (executor, withResolvers, internal capabilities);
+** the pairs handed to thenables carry their own (see pushresolvers).
 */
 #define PR_WORDMAX 0x7fffffff
 
 typedef struct pr_Promise {
-  unsigned int state : 2;
-  unsigned int flags : 5;
-  unsigned int gen : 25;  /* resolving functions of generation gen are live */
+  unsigned char state;
+  unsigned char flags;
+  unsigned char locked;   /* its own resolving functions were used */
   int word;               /* job word of the single reaction, or list size */
 } pr_Promise;
 
@@ -142,8 +143,8 @@ int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
 void pr_openpromise (lua_State *L);
 
 /* queue.c */
-void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
-                 int a, int b, int c);
+lua_Integer pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
+                        int a, int b, int c);
 void pr_reserve (lua_State *L, pr_State *S, lua_Integer n);
 void pr_track (lua_State *L, pr_State *S, int p);
 void pr_needdrain (lua_State *L, pr_State *S);

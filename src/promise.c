@@ -12,9 +12,10 @@
 /* {====================================================== objects */
 
 pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx) {
-  /* NULL for all but userdata; a light userdata's metatable is not ours */
   pr_Promise *p = (pr_Promise *)lua_touserdata(L, idx);
-  if (p != NULL && lua_getmetatable(L, idx)) {
+  /* a light userdata may be given any metatable with the debug library */
+  if (p != NULL && lua_type(L, idx) == LUA_TUSERDATA
+      && lua_getmetatable(L, idx)) {
     const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1);
     if (mt == S->mt) return p;
@@ -29,7 +30,7 @@ pr_Promise *pr_newpromise (lua_State *L) {
                                                   PR_NUV);
   p->state = PR_PENDING;
   p->flags = 0;
-  p->gen = 0;
+  p->locked = 0;
   p->word = 0;
   lua_getiuservalue(L, pr_stateidx, PR_SUV_MT);
   lua_setmetatable(L, -2);
@@ -214,8 +215,8 @@ void pr_resolve (lua_State *L, pr_State *S, int p, int v) {
 */
 int pr_capresolve (lua_State *L, pr_State *S, int p, int v) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
-  if (pp == NULL || pp->state != PR_PENDING || pp->gen != 0) return 0;
-  pp->gen = 1;
+  if (pp == NULL || pp->state != PR_PENDING || pp->locked) return 0;
+  pp->locked = 1;
   pr_resolve(L, S, p, v);
   return 1;
 }
@@ -223,8 +224,8 @@ int pr_capresolve (lua_State *L, pr_State *S, int p, int v) {
 
 int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
-  if (pp == NULL || pp->state != PR_PENDING || pp->gen != 0) return 0;
-  pp->gen = 1;
+  if (pp == NULL || pp->state != PR_PENDING || pp->locked) return 0;
+  pp->locked = 1;
   pr_settle(L, S, p, PR_REJECTED, r, tr);
   return 1;
 }
@@ -232,36 +233,49 @@ int pr_capreject (lua_State *L, pr_State *S, int p, int r, int tr) {
 
 /*
 ** Resolving functions handed to user code carry no state, to be small:
-** upvalue 1 is the promise and, for the pairs of thenable jobs, upvalue 2
-** their generation (0 when absent). The common case, fulfilling a promise
-** that has no reaction yet with a plain value, is done right here; anything
-** else goes to settlefn, which the promise's metatable holds (at index
-** PR_MT_SETTLE) with the state as its upvalue.
+** upvalue 1 is their promise; the pairs handed to thenables also share
+** upvalue 2, a one-byte userdata that is their [[AlreadyResolved]] (the
+** promise's own pair uses its 'locked' byte). The common case, fulfilling
+** a promise that has no reaction yet with a plain value, is done right
+** here; anything else goes to settlefn, which has the state as upvalue. It
+** is kept in the registry, under the light userdata found at index
+** PR_MT_SETTLE of the promise metatable (the state's address), so that
+** Lua code holding a promise cannot reach it and settle the promise.
 */
 #define PR_MT_SETTLE 1
 
+/* the [[AlreadyResolved]] flag: the pair's cell, else the promise's */
+static unsigned char *alreadyresolved (lua_State *L, pr_Promise *p,
+                                       int cell) {
+  unsigned char *c = NULL;
+  if (lua_type(L, cell) == LUA_TUSERDATA && lua_rawlen(L, cell) == 1)
+    c = (unsigned char *)lua_touserdata(L, cell);
+  return c != NULL ? c : &p->locked;
+}
+
 static int resolving (lua_State *L, int reject) {
   pr_Promise *p = (pr_Promise *)lua_touserdata(L, lua_upvalueindex(1));
-  lua_Integer gen = lua_tointeger(L, lua_upvalueindex(2));
+  unsigned char *done = alreadyresolved(L, p, lua_upvalueindex(2));
   int t;
   lua_settop(L, 1);
-  if (p->state != PR_PENDING || p->gen != (unsigned int)gen) return 0;
+  if (p->state != PR_PENDING || *done) return 0;
   t = lua_type(L, 1);
   if (!reject && !(p->flags & (PR_ONE | PR_LIST))
       && t != LUA_TTABLE && t != LUA_TUSERDATA) {
-    p->gen++;
+    *done = 1;
     /* no reaction: both user values are nil, and nothing is to be queued */
     lua_setiuservalue(L, lua_upvalueindex(1), PR_UV_A);
     p->state = PR_FULFILLED;
     return 0;
   }
-  if (!lua_getmetatable(L, lua_upvalueindex(1))
-      || lua_rawgeti(L, 2, PR_MT_SETTLE) != LUA_TFUNCTION)
+  if (!lua_getmetatable(L, lua_upvalueindex(1))      /* 2 */
+      || lua_rawgeti(L, 2, PR_MT_SETTLE) != LUA_TLIGHTUSERDATA
+      || lua_rawget(L, LUA_REGISTRYINDEX) != LUA_TFUNCTION)
     return luaL_error(L, "promise metatable damaged: cannot settle");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   lua_pushboolean(L, reject);
-  lua_pushinteger(L, gen);
+  lua_pushvalue(L, lua_upvalueindex(2));
   lua_call(L, 4, 0);
   return 0;
 }
@@ -270,14 +284,15 @@ static int resolvefn (lua_State *L) { return resolving(L, 0); }
 static int rejectfn (lua_State *L) { return resolving(L, 1); }
 
 
-/* settlefn(promise, value, reject, gen): the rest of resolving() */
+/* settlefn(promise, value, reject, cell): the rest of resolving() */
 static int settlefn (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  pr_Promise *p = (pr_Promise *)lua_touserdata(L, 1);
-  lua_Integer gen = lua_tointeger(L, 4);
-  lua_settop(L, 3);
-  if (p->state != PR_PENDING || p->gen != (unsigned int)gen) return 0;
-  p->gen++;
+  pr_Promise *p = pr_topromise(L, S, 1);
+  unsigned char *done;
+  if (p == NULL) return luaL_error(L, "cannot settle: not a promise");
+  done = alreadyresolved(L, p, 4);
+  if (p->state != PR_PENDING || *done) return 0;
+  *done = 1;
   if (lua_toboolean(L, 3))
     pr_settle(L, S, 1, PR_REJECTED, 2, 0);
   else
@@ -287,16 +302,22 @@ static int settlefn (lua_State *L) {
 
 
 /*
-** Push the first 'n' (0 to 2) resolving functions of the promise at 'p' for
-** generation 'gen'.
+** Push the first 'n' (0 to 2) resolving functions of the promise at 'p';
+** with 'cell', they share a new [[AlreadyResolved]] of their own.
 */
-static void pushresolvers (lua_State *L, int p, unsigned int gen, int n) {
-  int i;
+static void pushresolvers (lua_State *L, int p, int cell, int n) {
+  int i, c = 0;
+  if (cell) {
+    unsigned char *b = (unsigned char *)lua_newuserdatauv(L, 1, 0);
+    *b = 0;
+    c = lua_gettop(L);
+  }
   for (i = 0; i < n; i++) {
     lua_pushvalue(L, p);
-    if (gen != 0) lua_pushinteger(L, gen);
-    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, gen != 0 ? 2 : 1);
+    if (c) lua_pushvalue(L, c);
+    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, c ? 2 : 1);
   }
+  if (c) lua_remove(L, c);
 }
 
 
@@ -418,7 +439,7 @@ void pr_promiseresolve (lua_State *L, pr_State *S, int v) {
     lua_pushvalue(L, v);
   else {
     pr_Promise *p = pr_newpromise(L);
-    p->gen = 1;
+    p->locked = 1;
     pr_resolve(L, S, lua_gettop(L), v);
   }
 }
@@ -546,8 +567,8 @@ static int p_new (lua_State *L) {
   pushresolvers(L, 2, 0, n);
   if (pr_pcall(L, n, 0) != LUA_OK) {
     pr_pushtrace(L);                      /* 3: error, 4: traceback */
-    if (p->state == PR_PENDING && p->gen == 0) {
-      p->gen = 1;
+    if (p->state == PR_PENDING && !p->locked) {
+      p->locked = 1;
       pr_settle(L, S, 2, PR_REJECTED, 3, 4);
     }
     lua_settop(L, 2);
@@ -573,7 +594,7 @@ static int p_resolve (lua_State *L) {
 static int p_reject (lua_State *L) {
   pr_State *S = pr_getstate(L);
   lua_settop(L, 1);
-  pr_newpromise(L)->gen = 1;
+  pr_newpromise(L)->locked = 1;
   pr_settle(L, S, 2, PR_REJECTED, 1, 0);
   return 1;
 }
@@ -595,12 +616,12 @@ static int p_try (lua_State *L) {
     const char *msg = lua_pushfstring(L, "bad argument #1 to 'try' "
                       "(function expected, got %s)", luaL_typename(L, 1));
     int top = lua_gettop(L);
-    pr_newpromise(L)->gen = 1;
+    pr_newpromise(L)->locked = 1;
     rejectwith(L, S, top + 1, PR_SUV_TYPEERROR, msg);
     return 1;
   }
   p = pr_newpromise(L);
-  p->gen = 1;
+  p->locked = 1;
   lua_insert(L, 1);                       /* 1: promise, 2: fn, ... */
   if (pr_pcall(L, n - 1, 1) == LUA_OK)
     pr_resolve(L, S, 1, 2);
@@ -619,22 +640,27 @@ static int p_is (lua_State *L) {
 }
 
 
-/* the job of a thenable: call then(thenable, resolve, reject) */
+/*
+** The job of a thenable: call then(thenable, resolve, reject) with a new
+** pair of resolving functions; if it raises, reject unless the pair was
+** used.
+*/
 int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
                     int p) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
-  unsigned int gen = pp->gen;
   int top = lua_gettop(L);
+  unsigned char *done;
   lua_pushvalue(L, thenfn);
   lua_pushvalue(L, thenable);
-  pushresolvers(L, p, gen, 2);
+  pushresolvers(L, p, 1, 2);
+  lua_getupvalue(L, -1, 2);               /* the pair's cell, kept below */
+  done = (unsigned char *)lua_touserdata(L, -1);
+  lua_insert(L, top + 1);                 /* top + 1: cell; then the call */
   if (pr_pcall(L, 3, 0) != LUA_OK) {
-    pr_pushtrace(L);
-    /* the then function may have used the pair: gen moves then */
-    /* cppcheck-suppress knownConditionTrueFalse */
-    if (pp->state == PR_PENDING && pp->gen == gen) {
-      pp->gen++;
-      pr_settle(L, S, p, PR_REJECTED, top + 1, top + 2);
+    pr_pushtrace(L);                      /* top + 2: error, top + 3: trace */
+    if (pp->state == PR_PENDING && !*done) {
+      *done = 1;
+      pr_settle(L, S, p, PR_REJECTED, top + 2, top + 3);
     }
   }
   lua_settop(L, top);
@@ -678,9 +704,12 @@ void pr_openpromise (lua_State *L) {
   lua_setfield(L, -2, "then");  /* p["then"] is p.next itself */
   lua_pushvalue(L, 4);
   pr_register(L, metamethods);
+  lua_pushlightuserdata(L, lua_touserdata(L, 2));  /* the state's address */
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, 4, PR_MT_SETTLE);
   lua_pushvalue(L, 2);
   lua_pushcclosure(L, settlefn, 1);
-  lua_rawseti(L, 4, PR_MT_SETTLE);
+  lua_rawset(L, LUA_REGISTRYINDEX);
   lua_settop(L, 4);
 }
 

@@ -150,9 +150,14 @@ static void setslot (lua_State *L, int q, lua_Integer slot, int idx) {
 }
 
 
-/* queue a job; 'a', 'b', 'c' are absolute stack indices, 0 for nil */
-void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
-                 int a, int b, int c) {
+/*
+** Queue a job; 'a', 'b', 'c' are absolute stack indices, 0 for nil.
+** Returns S->seq as it was right after the job went in (the drain hook,
+** called last, may queue or run jobs itself).
+*/
+lua_Integer pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
+                        int a, int b, int c) {
+  lua_Integer seq;
   lua_Integer slot;
   int q;
   luaL_checkstack(L, 4, NULL);
@@ -175,9 +180,10 @@ void pr_enqueue (lua_State *L, pr_State *S, lua_Integer word,
   S->tw[S->tail] = word;
   S->tail++;
   S->count++;
-  S->seq++;
+  seq = ++S->seq;
   lua_pop(L, 1);
   pr_needdrain(L, S);
+  return seq;
 }
 
 
@@ -271,7 +277,6 @@ static void runadopt (lua_State *L, pr_State *S, lua_Integer word, int b,
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, c);
   int v = lua_gettop(L) + 1;
   if (pp->state != PR_PENDING) return;
-  pp->gen++;
   lua_getiuservalue(L, b, PR_UV_A);
   if (word & PR_JREJ) {
     lua_getiuservalue(L, b, PR_UV_B);
