@@ -160,6 +160,25 @@ local function sliding_take(st, cost, now)
   st.used = st.used + cost
 end
 
+-- Promise.now() counts whole milliseconds, and it may tick while a function
+-- just admitted runs: the start that function sees can be a millisecond
+-- after the stamp it was admitted with, and a later start then looks 199
+-- ms away from it. Moving the last stamp to the later reading keeps "at
+-- most `limit` starts in any `interval`" true as the started functions see
+-- it, at the cost of at most a millisecond more of waiting. Returns the
+-- clock to go on with.
+local function sliding_restamp(st, now)
+  local later = Promise.now()
+  if later <= now then return now end
+  local rec = st.log[st.last]
+  if st.last >= st.first and rec[1] == now then rec[1] = later end
+  return later
+end
+
+local function token_restamp(_, now)
+  return now
+end
+
 -- Token bucket, in units of 1/interval token: refilled by `limit` units per
 -- ms, capacity burst * interval, a cost c needs c * interval units.
 local function token_refill(st, now)
@@ -241,6 +260,7 @@ function process(st)
       unlink(st, w)
       st.take(st, w.cost, now)
       admit(w)
+      now = st.restamp(st, now)
     end
     if not st.head then stop_timer(st) end
   until not st.again
@@ -256,6 +276,7 @@ local function enqueue(st, cost, signal, start, reject)
     if st.wait(st, cost, now) == 0 then
       st.take(st, cost, now)
       start()
+      st.restamp(st, now)
       return nil
     end
   end
@@ -427,13 +448,13 @@ local function ratelimiter(opts)
   if strategy == "sliding" then
     st.capacity = limit
     st.log, st.first, st.last, st.used = {}, 1, 0, 0
-    st.wait, st.take = sliding_wait, sliding_take
+    st.wait, st.take, st.restamp = sliding_wait, sliding_take, sliding_restamp
   else
     st.capacity = burst
     st.maxUnits = burst * interval
     st.units = st.maxUnits
     st.stamp = Promise.now()
-    st.wait, st.take = token_wait, token_take
+    st.wait, st.take, st.restamp = token_wait, token_take, token_restamp
   end
   local self = setmetatable({}, RateLimiter)
   states[self] = st
