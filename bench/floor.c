@@ -1,5 +1,6 @@
 /*
-** bench/floor.c: the "floor" of the benchmarks (bench/workloads/<name>_floor.lua).
+** bench/floor.c: the "floor" of the benchmarks: bench/run.lua runs workloads
+** a, c and e on it (their programs with the argument `floor`), and b_floor.lua.
 **
 ** This is NOT a promise library. Per operation it performs only the
 ** allocations and calls that luv-promise's API cannot avoid in its design,

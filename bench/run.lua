@@ -31,7 +31,7 @@ usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
 ---@field expect fun(m: integer): integer the check value a correct run prints
 ---@field raw? string        name of the raw-Lua baseline program, if any
 ---@field rawwhat? string    what the raw baseline does
----@field floor? string      name of the floor program (bench/floor.c), if any
+---@field floor? string      program run with the argument `floor`, on bench/floor.c, if any
 
 local function triangle(m) return m * (m + 1) // 2 end
 local function same(n) return n end
@@ -42,16 +42,16 @@ local WORKLOADS = {
   { name = "a", what = "`Promise.new(r(i)):next(fn)` N times, then drain",
     size = same, expect = triangle,
     raw = "a_raw", rawwhat = "create + call executor and handler closures",
-    floor = "a_floor" },
+    floor = "a" },
   { name = "b", what = "one chain of N `next`s on a resolved promise, awaited",
     size = same, expect = same, floor = "b_floor" },
   { name = "c", what = "`Promise.all` over N/10 resolved promises",
-    size = tenth, expect = triangle, floor = "c_floor" },
+    size = tenth, expect = triangle, floor = "c" },
   { name = "d", what = "N `await`s of plain values in one async function",
     size = same, expect = triangle,
     raw = "d_raw", rawwhat = "coroutine yield/resume round trip" },
   { name = "e", what = "N pending promises with one `next` each, then all resolved",
-    size = same, expect = triangle, floor = "e_floor" },
+    size = same, expect = triangle, floor = "e" },
   { name = "f", what = "N `setTimeout(fn, 0)` each resolving a promise",
     size = same, expect = triangle },
 }
@@ -209,6 +209,8 @@ local function run1(lang, prog, size)
   local cmd
   if lang == "lua" then
     cmd = ("%s%s %s %d"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size)
+  elseif lang == "floor" then  -- the program on bench/floor.c instead of promise
+    cmd = ("%s%s %s %d floor"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size)
   else
     local flags = prog == "mem" and " --expose-gc" or ""
     cmd = ("%s%s%s %s %d"):format(TIMEOUT, quote(NODE), flags,
@@ -275,7 +277,7 @@ for _, w in ipairs(WORKLOADS) do
     local lua = sampler("lua", w.name, size, expected)
     local node = NODE and sampler("node", w.name, size, expected)
     local raw = w.raw and sampler("lua", w.raw, size, expected)
-    local floor = HAVE_FLOOR and w.floor and sampler("lua", w.floor, size, expected)
+    local floor = HAVE_FLOOR and w.floor and sampler("floor", w.floor, size, expected)
     progress("%s (size %d):", w.name, size)
     for r = 1, opts.runs do
       -- alternate which one goes first, so drifting load hits both alike
@@ -290,7 +292,7 @@ for _, w in ipairs(WORKLOADS) do
     end
     progress("\n")
     -- the individual times, so the spread behind each median is visible
-    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw }, { w.floor, floor } } do
+    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw }, { w.name .. "_floor", floor } } do
       local label, smp = x[1], x[2]
       if smp and #smp.elapsed > 0 then
         local ts = {}

@@ -1,4 +1,4 @@
--- b, floor: workload b on bench/floor.c (see a_floor.lua). A chain of N
+-- b, floor: workload b on bench/floor.c (see there). A chain of N
 -- `next`s on a settled promise: N handler closures and N derived promises,
 -- each job settling the next promise and queueing its reaction. The end is
 -- read after the drain instead of awaited (no coroutine).
