@@ -303,21 +303,16 @@ static int settlefn (lua_State *L) {
 
 /*
 ** Push the first 'n' (0 to 2) resolving functions of the promise at 'p';
-** with 'cell', they share a new [[AlreadyResolved]] of their own.
+** with a 'cell' (stack index, 0 for none), they share it as their
+** [[AlreadyResolved]].
 */
 static void pushresolvers (lua_State *L, int p, int cell, int n) {
-  int i, c = 0;
-  if (cell) {
-    unsigned char *b = (unsigned char *)lua_newuserdatauv(L, 1, 0);
-    *b = 0;
-    c = lua_gettop(L);
-  }
+  int i;
   for (i = 0; i < n; i++) {
     lua_pushvalue(L, p);
-    if (c) lua_pushvalue(L, c);
-    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, c ? 2 : 1);
+    if (cell) lua_pushvalue(L, cell);
+    lua_pushcclosure(L, i == 0 ? resolvefn : rejectfn, cell ? 2 : 1);
   }
-  if (c) lua_remove(L, c);
 }
 
 
@@ -649,15 +644,15 @@ int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
                     int p) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int top = lua_gettop(L);
-  unsigned char *done;
+  unsigned char *done = (unsigned char *)lua_newuserdatauv(L, 1, 0);
+  *done = 0;                              /* top + 1: the pair's cell */
   lua_pushvalue(L, thenfn);
   lua_pushvalue(L, thenable);
-  pushresolvers(L, p, 1, 2);
-  lua_getupvalue(L, -1, 2);               /* the pair's cell, kept below */
-  done = (unsigned char *)lua_touserdata(L, -1);
-  lua_insert(L, top + 1);                 /* top + 1: cell; then the call */
+  pushresolvers(L, p, top + 1, 2);
   if (pr_pcall(L, 3, 0) != LUA_OK) {
     pr_pushtrace(L);                      /* top + 2: error, top + 3: trace */
+    /* the then function may have used the pair (cppcheck cannot see it) */
+    /* cppcheck-suppress knownConditionTrueFalse */
     if (pp->state == PR_PENDING && !*done) {
       *done = 1;
       pr_settle(L, S, p, PR_REJECTED, top + 2, top + 3);
