@@ -91,6 +91,23 @@ static lua_Integer nreactions (const pr_Promise *pp) {
 
 
 /*
+** Settle the pending promise 'pp' at 'p', which has no reaction (both its
+** user values are nil), with the value at 'v' and traceback at 'tr' (0 for
+** none): nothing is queued, nothing allocated.
+*/
+static void settlebare (lua_State *L, pr_Promise *pp, int p, int state,
+                        int v, int tr) {
+  lua_pushvalue(L, v);
+  lua_setiuservalue(L, p, PR_UV_A);
+  if (tr) {
+    lua_pushvalue(L, tr);
+    lua_setiuservalue(L, p, PR_UV_B);
+  }
+  pp->state = (unsigned char)state;
+}
+
+
+/*
 ** Settle the pending promise at 'p' with the value at 'v' (a reason when
 ** 'state' is PR_REJECTED, with traceback at 'tr', 0 for none), queueing a
 ** job for each reaction in the order they were added.
@@ -103,14 +120,8 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   int flags;
   lua_Integer word;
   if (pp->state != PR_PENDING) return;
-  if (!(pp->flags & (PR_ONE | PR_LIST))) {  /* no reaction: both are nil */
-    lua_pushvalue(L, v);
-    lua_setiuservalue(L, p, PR_UV_A);
-    if (tr) {
-      lua_pushvalue(L, tr);
-      lua_setiuservalue(L, p, PR_UV_B);
-    }
-    pp->state = (unsigned char)state;
+  if (!(pp->flags & (PR_ONE | PR_LIST))) {
+    settlebare(L, pp, p, state, v, tr);
     if (rejected && !(pp->flags & PR_HANDLED))
       pr_track(L, S, p);
     return;
@@ -263,9 +274,7 @@ static int resolving (lua_State *L, int reject) {
   if (!reject && !(p->flags & (PR_ONE | PR_LIST))
       && t != LUA_TTABLE && t != LUA_TUSERDATA) {
     *done = 1;
-    /* no reaction: both user values are nil, and nothing is to be queued */
-    lua_setiuservalue(L, lua_upvalueindex(1), PR_UV_A);
-    p->state = PR_FULFILLED;
+    settlebare(L, p, lua_upvalueindex(1), PR_FULFILLED, 1, 0);
     return 0;
   }
   if (!lua_getmetatable(L, lua_upvalueindex(1))      /* 2 */
