@@ -172,9 +172,9 @@ function M.install(P, core)
   -- again), which is also deadline order: a new timer's deadline is now +
   -- ms, so it goes at the tail, and adding and removing a timer is O(1).
   -- The lists are in a binary min-heap (`heap[1..n]`) keyed by their first
-  -- timer (see `before`), so the earliest timer of all is
-  -- `heap[1][HEAD]`, and timers run in exactly (deadline, creation) order. `count` is the number
-  -- of pending timers, `refs` the number of those that are ref'd.
+  -- timer (see `before`), so the earliest timer of all is `heap[1][HEAD]`,
+  -- and timers run in exactly (deadline, creation) order. `count` is the
+  -- number of pending timers, `refs` the number of those that are ref'd.
   -- The list itself stands before its first timer and after its last one
   -- (`first[PREV] == l`, `last[NEXT] == l`): so a pending timer's NEXT and
   -- PREV are always tables, which is what tells it is pending.
