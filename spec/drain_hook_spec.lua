@@ -8,18 +8,13 @@
 -- Each case runs in a child process: the hook cannot be restored afterwards
 -- (there is no getter), and a failure may crash the interpreter.
 
-local function run_child(code)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(code)
-  f:close()
-  local cmd = ("LUA_PATH=%q LUA_CPATH=%q lua5.4 %s 2>&1; echo \"rc=$?\"")
-    :format(package.path, package.cpath, path)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
+local H = require("spec.support.helpers")
+
+--- Runs `src` in a child lua5.4; returns its output with "rc=<exit code>"
+--- appended, as one string to compare.
+local function run_child(src)
+  local out, _, _, code = H.run_lua(src)
+  return ("%src=%s\n"):format(out, tostring(code))
 end
 
 describe("all/allSettled and a drain hook that queues or runs jobs", function()
