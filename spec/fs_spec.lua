@@ -19,6 +19,43 @@ end
 
 local count_fds, active_handles, block_pool = H.count_fds, H.active_handles, H.block_pool
 
+local function readproc(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Whether a thread of this process is asleep in a system call whose first
+--- argument is `fd` (Linux /proc): a read(2) of an empty FIFO, for one.
+--- The call is read before and after the state, so a thread caught between
+--- two calls on `fd` (an fstat, then the read) is not taken for one asleep.
+local function asleep_on(fd)
+  local want = ("0x%x"):format(fd)
+  local req = assert(uv.fs_scandir("/proc/self/task"))
+  for tid in function() return uv.fs_scandir_next(req) end do
+    local base = "/proc/self/task/" .. tid
+    local before = readproc(base .. "/syscall")
+    local state = (readproc(base .. "/stat") or ""):match("^%d+ %b() (%a)")
+    local after = readproc(base .. "/syscall")
+    if before and before == after and before:match("^%d+ (%S+)") == want and state == "S" then
+      return true
+    end
+  end
+  return false
+end
+
+--- The descriptor other than `except` that this process has open on `path`.
+local function fd_on(path, except)
+  local real = assert(uv.fs_realpath(path))
+  local req = assert(uv.fs_scandir("/proc/self/fd"))
+  for name in function() return uv.fs_scandir_next(req) end do
+    local fd = tonumber(name)
+    if fd ~= except and uv.fs_readlink("/proc/self/fd/" .. name) == real then return fd end
+  end
+end
+
 local dir, fds_before
 
 before_each(function()
@@ -392,10 +429,19 @@ describe("fs cancellation with opts.signal", function()
       p:catch(function() log[#log + 1] = "rejected" end)
       -- blocks until readFile's open (in the thread pool) opens the read side
       local wfd = assert(uv.fs_open(fifo, "w", 0))
-      await(Promise.sleep(30))  -- readFile is now blocked in read(2)
+      -- then wait, however long it takes, until a pool thread sleeps in
+      -- readFile's read(2): running, so uv.cancel cannot take it back
+      local rfd, polls = assert(fd_on(fifo, wfd)), 0
+      repeat
+        await(Promise.sleep(1))
+        polls = polls + 1
+        assert(polls < 20000, "readFile never got to read(2)")  -- not a timing bound: a hang guard
+      until asleep_on(rfd)
       local fds = count_fds()
       ac:abort(reason)
-      await(Promise.sleep(30))
+      -- p cannot settle before the write below, however fast the machine;
+      -- these loop turns give a wrong implementation the chance to settle it
+      await(Promise.sleep(10))
       log[#log + 1] = p:state()   -- still waiting for the read
       log[#log + 1] = "write"
       uv.fs_write(wfd, "data")    -- the read returns
@@ -409,20 +455,36 @@ describe("fs cancellation with opts.signal", function()
   end)
 
   it("an open completed after the abort has its descriptor closed", function()
+    local fifo = dir .. "/fifo"
+    assert.is_true(os.execute("mkfifo " .. fifo))
     local fds = count_fds()
+    local log = {}
     local err = run(function()
       local ac = Promise.AbortController()
-      local p = fs.open(dir .. "/f", "w", nil, { signal = ac.signal })
-      -- the thread pool is idle: the open runs at once and cannot be
-      -- cancelled any more when the abort comes from another thread's
-      -- completion; spin until it has surely completed
-      local stop = uv.hrtime() + 20e6
-      while uv.hrtime() < stop do end
+      -- opening a FIFO for reading blocks (in the thread pool) until a writer comes
+      local p = fs.open(fifo, "r", nil, { signal = ac.signal })
+      p:catch(function() log[#log + 1] = "rejected" end)
+      -- a non-blocking open for writing fails (ENXIO) until there is a
+      -- reader: once it succeeds, a pool thread is inside fs.open's open(2),
+      -- where uv.cancel can no longer take the request back, and that open
+      -- now returns a descriptor
+      local wfd
+      local polls = 0
+      repeat
+        await(Promise.sleep(1))
+        polls = polls + 1
+        assert(polls < 20000, "fs.open never got to open(2)")  -- not a timing bound: a hang guard
+        wfd = uv.fs_open(fifo, uv.constants.O_WRONLY | uv.constants.O_NONBLOCK, 0)
+      until wfd
+      log[#log + 1] = "abort"
       ac:abort()
-      return rejection(p)
+      local e = rejection(p)
+      log[#log + 1] = count_fds() == fds + 1 and "reader closed" or "reader left open"
+      uv.fs_close(wfd)
+      return e
     end)
     assert.is_true(Promise.AbortError.is(err))
+    assert.same({ "abort", "rejected", "reader closed" }, log)
     assert.equal(fds, count_fds())
-    assert.equal("file", uv.fs_stat(dir .. "/f").type)  -- it did run
   end)
 end)
