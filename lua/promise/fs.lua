@@ -14,7 +14,9 @@
 --- is closed) and the call then rejects with the signal's reason. So when the
 --- promise settles, no descriptor of the call is left open, abort or error.
 ---
---- Bad arguments (wrong types) raise Lua errors at once.
+--- Bad arguments raise Lua errors at once, pointing at the caller: wrong
+--- types, a path with a NUL byte (the C library would cut it there and act
+--- on another file).
 
 local Promise = require("promise")
 local uv = require("luv")
@@ -83,13 +85,18 @@ local function close(fd)
   return request(nil, { syscall = "close" }, uv.fs_close, fd)
 end
 
--- Argument checks (raise at the caller of the public function).
+-- Argument checks. Each raises at the caller of the function calling it,
+-- which is the public function or a helper it tail-calls.
+
+--- A string without NUL bytes.
 local function checkpath(v, n, fname)
-  if type(v) ~= "string" then argerror(n, fname, "string", v) end
+  ioerror.checkname(v, n, fname, nil, 3)
 end
 
 local function checkdata(v, n, fname)
-  if type(v) ~= "string" then argerror(n, fname, "string", v) end
+  if type(v) ~= "string" then
+    error(("bad argument #%d to '%s' (string expected, got %s)"):format(n, fname, ioerror.typename(v)), 3)
+  end
 end
 
 local function optint(v, n, fname, what)
@@ -201,14 +208,19 @@ end
 
 local function tonil() return nil end
 
---- One luv request on `path`, with the usual checks.
-local function pathcall(fname, syscall, fn, path, opts, ...)
+--- One luv request on `path`, with the usual checks (to be tail-called by
+--- the public function, so that they point at its caller); `nilresult`: resolve
+--- with nil instead of luv's result.
+local function pathcall(fname, syscall, fn, path, opts, nilresult)
   checkpath(path, 1, fname)
   opts = checkopts(opts, 2, fname)
-  return request(opts.signal, { path = path, syscall = syscall }, fn, path, ...)
+  local p = request(opts.signal, { path = path, syscall = syscall }, fn, path)
+  if nilresult then return p:next(tonil) end
+  return p
 end
 
---- One luv request on the paths `a` and `b`, with the usual checks.
+--- One luv request on the paths `a` and `b`, with the usual checks (to be
+--- tail-called, as pathcall).
 local function twopaths(fname, syscall, fn, a, b, opts)
   checkpath(a, 1, fname)
   checkpath(b, 2, fname)
@@ -237,7 +249,7 @@ end
 ---@param opts? {signal: promise.AbortSignal?}
 ---@return Promise # of nil
 function M.unlink(path, opts)
-  return pathcall("unlink", "unlink", uv.fs_unlink, path, opts):next(tonil)
+  return pathcall("unlink", "unlink", uv.fs_unlink, path, opts, true)
 end
 
 --- Renames (moves) `a` to `b`, replacing `b`.
