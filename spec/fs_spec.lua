@@ -346,6 +346,64 @@ describe("fs.open file handles", function()
     assert.same({ 5, "ell", "Jello", "nil" }, log)
   end)
 
+  it("a read size or offset out of range raises at once and leaves the handle closable", function()
+    local fds = count_fds()
+    local errs = run(function()
+      await(fs.writeFile(dir .. "/f", "data"))
+      local fh = await(fs.open(dir .. "/f", "r+"))
+      local list = {}
+      for _, args in ipairs({ { -1 }, { 1 << 31 }, { math.maxinteger }, { 0 / 0 }, { math.huge }, { 1.5 },
+                             { 1, -2 }, { 1, 1 << 53 }, { 1, math.mininteger } }) do
+        local ok, e = pcall(fh.read, fh, args[1], args[2])
+        list[#list + 1] = ok and "no error" or e
+      end
+      local ok, e = pcall(fh.write, fh, "xy", (1 << 53) - 2)
+      list[#list + 1] = ok and "no error" or e
+      ok, e = pcall(fh.write, fh, "x", -5)
+      list[#list + 1] = ok and "no error" or e
+      await(fh:close())  -- settles: nothing was left counted as in flight
+      assert.is_nil(fh.fd)
+      return list
+    end)
+    assert.same({
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got -1)",
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got 2147483648)",
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got 9223372036854775807)",
+      "bad argument #1 to 'read' (size must be an integer, got " .. tostring(0 / 0) .. ")",
+      "bad argument #1 to 'read' (size must be an integer, got inf)",
+      "bad argument #1 to 'read' (size must be an integer, got 1.5)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got -2)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got 9007199254740992)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got -9223372036854775808)",
+      "bad argument #2 to 'write' (offset must be in -1..9007199254740989, got 9007199254740990)",
+      "bad argument #2 to 'write' (offset must be in -1..9007199254740990, got -5)",
+    }, errs)
+    assert.equal(fds, count_fds())
+  end)
+
+  it("a raise inside luv while a request starts never leaves the handle unclosable", function()
+    local real_read, real_fstat = uv.fs_read, uv.fs_fstat
+    local ok, res = pcall(run, function()
+      local fh = await(fs.open(dir .. "/f", "w+"))
+      -- luv raises this when malloc fails for the read's buffer
+      uv.fs_read = function() error("Failure to allocate buffer") end
+      uv.fs_fstat = function() error("something else broke") end
+      local e1 = rejection(fh:read(10))
+      local ok2, e2 = pcall(fh.stat, fh)
+      uv.fs_read, uv.fs_fstat = real_read, real_fstat
+      await(fh:close())
+      return { e1, ok2, e2 }
+    end)
+    uv.fs_read, uv.fs_fstat = real_read, real_fstat
+    assert(ok, res)
+    local e1, ok2, e2 = table.unpack(res)
+    assert.is_true(Promise.IOError.is(e1))
+    assert.equal("ENOMEM", e1.code)
+    assert.equal("read", e1.syscall)
+    assert.is_false(ok2)
+    assert.matches("something else broke", e2)
+  end)
+
   it("reads sequentially from the current position by default", function()
     local chunks = run(function()
       await(fs.writeFile(dir .. "/f", "abcdefg"))

@@ -16,14 +16,14 @@
 ---
 --- Bad arguments raise Lua errors at once, pointing at the caller: wrong
 --- types, a path with a NUL byte (the C library would cut it there and act
---- on another file).
+--- on another file), a size or offset out of range.
 
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
 
-local type, select, pcall, error, setmetatable, tostring =
-  type, select, pcall, error, setmetatable, tostring
+local type, select, pcall, error, setmetatable, tostring, mtype =
+  type, select, pcall, error, setmetatable, tostring, math.type
 local unpack, concat, sort = table.unpack, table.concat, table.sort
 local async, await = Promise.async, Promise.await
 local argerror, checkopts, fromLuv, cb = ioerror.argerror, ioerror.checkopts, ioerror.fromLuv, ioerror.cb
@@ -32,6 +32,15 @@ local M = {}
 
 --- Size of the reads of readFile when the file's size is unknown (0).
 local CHUNK = 65536
+
+--- Largest size of one read or write (INT32_MAX, Node's limit too): luv
+--- allocates the whole buffer of a read up front and keeps its length in an
+--- unsigned int.
+local MAXIO = 0x7fffffff
+
+--- Largest offset (Number.MAX_SAFE_INTEGER, as Node): room to add a length
+--- without overflowing.
+local MAXPOS = (1 << 53) - 1
 
 ---------------------------------------------------------------- requests
 
@@ -53,20 +62,27 @@ local function request(signal, info, fn, ...)
   local aborted, unsubscribe = false, nil
   local n = select("#", ...)
   local args = { ... }
+  local fields = { path = info.path, syscall = info.syscall }
   args[n + 1] = cb(function(err, res)
     if unsubscribe then unsubscribe() end
     if aborted then
       if not err and info.release then info.release(res) end
       reject(signal.reason)
     elseif err then
-      reject(fromLuv(err, { path = info.path, syscall = info.syscall }))
+      reject(fromLuv(err, fields))
     else
       resolve(res)
     end
   end)
-  local req, err, name = fn(unpack(args, 1, n + 1))
+  local ok, req, err, name = pcall(fn, unpack(args, 1, n + 1))
+  if not ok then
+    -- luv raises when it cannot allocate a read's buffer; the arguments were
+    -- checked before, so that is the only raise expected here
+    if tostring(req):find("allocate", 1, true) then err, name = "ENOMEM", nil else error(req, 0) end
+    req = nil
+  end
   if not req then
-    reject(fromLuv(err, { path = info.path, syscall = info.syscall }, name))
+    reject(fromLuv(err, fields, name))
   elseif signal then
     unsubscribe = signal:onAbort(function()
       aborted = true
@@ -99,12 +115,18 @@ local function checkdata(v, n, fname)
   end
 end
 
-local function optint(v, n, fname, what)
-  if v ~= nil and math.type(v) ~= "integer" then
+--- nil, or an integer in `lo..hi`.
+local function optint(v, n, fname, what, lo, hi)
+  if v == nil then return end
+  if mtype(v) ~= "integer" then
     error(("bad argument #%d to '%s' (%s must be an integer, got %s)")
-      :format(n, fname, what, ioerror.typename(v)), 3)
+      :format(n, fname, what, mtype(v) == "float" and tostring(v) or ioerror.typename(v)), 3)
+  end
+  if lo and (v < lo or v > hi) then
+    error(("bad argument #%d to '%s' (%s must be in %d..%d, got %d)"):format(n, fname, what, lo, hi, v), 3)
   end
 end
+
 
 -------------------------------------------------------------- whole files
 
@@ -116,7 +138,7 @@ local function writeall(signal, path, fd, data, pos)
   ioerror.streamOpened()
   local ok, err = pcall(function()
     while done < len do
-      local chunk = done == 0 and data or data:sub(done + 1)
+      local chunk = (done == 0 and len <= MAXIO) and data or data:sub(done + 1, done + MAXIO)
       local n = await(request(signal, { path = path, syscall = "write" }, uv.fs_write, fd, chunk,
                               pos and pos + done or -1))
       done = done + n
@@ -145,7 +167,7 @@ local readFile = async(function(path, opts)
   local signal = opts.signal
   return withfile(signal, path, "r", 0, function(fd)
     local st = await(request(signal, { path = path, syscall = "fstat" }, uv.fs_fstat, fd))
-    local size = st.size > 0 and st.size or CHUNK
+    local size = st.size > 0 and (st.size < MAXIO and st.size or MAXIO) or CHUNK
     local parts = {}
     while true do  -- from the current position: works for pipes and FIFOs too
       local chunk = await(request(signal, { path = path, syscall = "read" }, uv.fs_read, fd, size, -1))
@@ -298,7 +320,7 @@ end)
 function M.access(path, mode, opts)
   checkpath(path, 1, "access")
   if type(mode) == "table" and opts == nil then mode, opts = nil, mode end
-  if mode ~= nil and type(mode) ~= "string" and math.type(mode) ~= "integer" then
+  if mode ~= nil and type(mode) ~= "string" and mtype(mode) ~= "integer" then
     argerror(2, "access", "string or integer", mode)
   end
   opts = checkopts(opts, 3, "access")
@@ -440,36 +462,59 @@ local function ebadf(self, syscall)
   return Promise.reject(fromLuv("EBADF", { path = self.path, syscall = syscall }))
 end
 
---- Runs a request on the handle's fd, counting it as in flight.
-local function fhrequest(self, opts, syscall, fn, ...)
-  if self.closing then return ebadf(self, syscall) end
-  self.busy = self.busy + 1
-  local p = request(opts.signal, { path = self.path, syscall = syscall }, fn, self.fd, ...)
-  return p:finally(function()
-    self.busy = self.busy - 1
-    if self.busy == 0 and self.idle then self.idle() end
-  end)
+local function unbusy(self)
+  self.busy = self.busy - 1
+  if self.busy == 0 and self.idle then self.idle() end
 end
 
---- Reads up to `n` bytes (default 65536) at `offset` (default: the current
---- file position). Resolves with a string, or nil at end of file.
+--- Returns `start(...)` (a promise), counting it as in flight on the handle
+--- until it settles, so that close waits for it. The count must come back
+--- down whatever happens: the promise that uncounts is made before
+--- counting, and a raise from `start` uncounts at once (and is raised
+--- again), else close would never settle and the finalizer would skip the
+--- descriptor.
+local function inflight(self, syscall, start, ...)
+  if self.closing then return ebadf(self, syscall) end
+  local p, resolve = Promise.withResolvers()
+  local out = p:finally(function() unbusy(self) end)
+  self.busy = self.busy + 1
+  local ok, res = pcall(start, ...)
+  if not ok then
+    unbusy(self)
+    error(res, 0)
+  end
+  resolve(res)
+  return out
+end
+
+--- Runs a request on the handle's fd, counting it as in flight.
+local function fhrequest(self, opts, syscall, fn, ...)
+  return inflight(self, syscall, request, opts.signal, { path = self.path, syscall = syscall }, fn, self.fd, ...)
+end
+
+local function emptytonil(s)
+  if s == "" then return nil end
+  return s
+end
+
+--- Reads up to `n` bytes (default 65536, at most 2^31-1) at `offset`
+--- (0..2^53-1; default, or -1: the current file position). Resolves with a
+--- string, or nil at end of file.
 ---@param n? integer
 ---@param offset? integer
 ---@param opts? {signal: promise.AbortSignal?}
 ---@return Promise # of string|nil
 function FileHandle:read(n, offset, opts)
   checkfh(self, "read")
-  optint(n, 1, "read", "size")
-  optint(offset, 2, "read", "offset")
+  optint(n, 1, "read", "size", 0, MAXIO)
+  optint(offset, 2, "read", "offset", -1, MAXPOS)
   opts = checkopts(opts, 3, "read")
-  return fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1):next(function(s)
-    if s == "" then return nil end
-    return s
-  end)
+  return fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1):next(emptytonil)
 end
 
---- Writes all of `data` at `offset` (default: the current file position).
---- Resolves with the number of bytes written.
+--- Writes all of `data` at `offset` (0..2^53-1 less the length of `data`;
+--- default, or -1: the current file position). Resolves with the number of
+--- bytes written.
 ---@param data string
 ---@param offset? integer
 ---@param opts? {signal: promise.AbortSignal?}
@@ -477,14 +522,10 @@ end
 function FileHandle:write(data, offset, opts)
   checkfh(self, "write")
   checkdata(data, 1, "write")
-  optint(offset, 2, "write", "offset")
+  optint(offset, 2, "write", "offset", -1, MAXPOS - #data)
   opts = checkopts(opts, 3, "write")
-  if self.closing then return ebadf(self, "write") end
-  self.busy = self.busy + 1
-  return writeasync(opts.signal, self.path, self.fd, data, offset):finally(function()
-    self.busy = self.busy - 1
-    if self.busy == 0 and self.idle then self.idle() end
-  end)
+  if offset == -1 then offset = nil end
+  return inflight(self, "write", writeasync, opts.signal, self.path, self.fd, data, offset)
 end
 
 --- luv's stat table of the open file.
@@ -559,7 +600,7 @@ function M.open(path, flags, mode, opts)
     opts = flags
     flags, mode = opts.flags, opts.mode
   end
-  if flags ~= nil and type(flags) ~= "string" and math.type(flags) ~= "integer" then
+  if flags ~= nil and type(flags) ~= "string" and mtype(flags) ~= "integer" then
     argerror(2, "open", "string or integer", flags)
   end
   optint(mode, 3, "open", "mode")
