@@ -346,6 +346,18 @@ describe("fs.open file handles", function()
     assert.same({ 5, "ell", "Jello", "nil" }, log)
   end)
 
+  it("read(0) resolves with \"\", not with nil (end of file), even at the end", function()
+    local got = run(function()
+      await(fs.writeFile(dir .. "/f", "ab"))
+      local fh = await(fs.open(dir .. "/f"))
+      local out = { await(fh:read(0)), await(fh:read(0, 2)), await(fh:read(2)), await(fh:read(0)) }
+      out[5] = tostring(await(fh:read(1)))
+      await(fh:close())
+      return out
+    end)
+    assert.same({ "", "", "ab", "", "nil" }, got)
+  end)
+
   it("a read size or offset out of range raises at once and leaves the handle closable", function()
     local fds = count_fds()
     local errs = run(function()

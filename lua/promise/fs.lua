@@ -499,7 +499,7 @@ end
 
 --- Reads up to `n` bytes (default 65536, at most 2^31-1) at `offset`
 --- (0..2^53-1; default, or -1: the current file position). Resolves with a
---- string, or nil at end of file.
+--- string, or nil at end of file; `read(0)` resolves with "".
 ---@param n? integer
 ---@param offset? integer
 ---@param opts? {signal: promise.AbortSignal?}
@@ -509,7 +509,9 @@ function FileHandle:read(n, offset, opts)
   optint(n, 1, "read", "size", 0, MAXIO)
   optint(offset, 2, "read", "offset", -1, MAXPOS)
   opts = checkopts(opts, 3, "read")
-  return fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1):next(emptytonil)
+  local p = fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1)
+  if n == 0 then return p end
+  return p:next(emptytonil)
 end
 
 --- Writes all of `data` at `offset` (0..2^53-1 less the length of `data`;
