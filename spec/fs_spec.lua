@@ -152,6 +152,16 @@ describe("fs.readFile / writeFile / appendFile", function()
       "bad argument #2 to 'readFile' (field 'signal': AbortSignal expected, got boolean)")
     assert.has_error(function() fs.writeFile("x", "", { mode = "644" }) end,
       "bad argument #3 to 'writeFile' (field 'mode' must be an integer, got string)")
+    assert.has_error(function() fs.writeFile(dir .. "/x", "", { mode = -1 }) end,
+      "bad argument #3 to 'writeFile' (field 'mode' must be in 0..4294967295, got -1)")
+    assert.has_error(function() fs.appendFile(dir .. "/x", "", { flag = "q" }) end,
+      "bad argument #3 to 'appendFile' (field 'flag': unknown open flags \"q\")")
+    assert.has_error(function() fs.open(dir .. "/x", "rw") end, "bad argument #2 to 'open' (unknown open flags \"rw\")")
+    assert.has_error(function() fs.open(dir .. "/x", true) end,
+      "bad argument #2 to 'open' (string or integer in 0..2147483647 expected, got boolean)")
+    assert.has_error(function() fs.access(dir .. "/x", "rq") end,
+      "bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got \"rq\")")
+    assert.is_nil(uv.fs_stat(dir .. "/x"))
   end)
 
   it("argument errors point at the caller's line", function()

@@ -26,7 +26,7 @@ local type, select, pcall, error, setmetatable, tostring, mtype =
   type, select, pcall, error, setmetatable, tostring, math.type
 local unpack, concat, sort = table.unpack, table.concat, table.sort
 local async, await = Promise.async, Promise.await
-local argerror, checkopts, fromLuv, cb = ioerror.argerror, ioerror.checkopts, ioerror.fromLuv, ioerror.cb
+local checkopts, fromLuv, cb = ioerror.checkopts, ioerror.fromLuv, ioerror.cb
 
 local M = {}
 
@@ -127,6 +127,27 @@ local function optint(v, n, fname, what, lo, hi)
   end
 end
 
+--- Largest permissions argument (Node's limit; the kernel keeps the low 12 bits).
+local MAXMODE = 0xffffffff
+
+--- The open flags luv knows (Node's set).
+local FLAGS = {}
+for f in ("r rs sr r+ rs+ sr+ w wx xw w+ wx+ xw+ a ax xa a+ ax+ xa+"):gmatch("%S+") do FLAGS[f] = true end
+
+--- nil, one of FLAGS, or an integer (O_* bits); `field` names the option
+--- field holding it, if any.
+local function optflag(v, n, fname, field)
+  if v == nil or FLAGS[v] or (mtype(v) == "integer" and v >= 0 and v <= 0x7fffffff) then return end
+  local problem
+  if type(v) == "string" then
+    problem = ("unknown open flags %q"):format(v)
+  else
+    problem = "string or integer in 0..2147483647 expected, got " ..
+      (mtype(v) and tostring(v) or ioerror.typename(v))
+  end
+  if field then problem = ("field '%s': %s"):format(field, problem) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), 3)
+end
 
 -------------------------------------------------------------- whole files
 
@@ -209,7 +230,8 @@ function M.writeFile(path, data, opts)
   checkpath(path, 1, "writeFile")
   checkdata(data, 2, "writeFile")
   opts = checkopts(opts, 3, "writeFile")
-  optint(opts.mode, 3, "writeFile", "field 'mode'")
+  optint(opts.mode, 3, "writeFile", "field 'mode'", 0, MAXMODE)
+  optflag(opts.flag, 3, "writeFile", "flag")
   return writeFile(path, data, opts, "w")
 end
 
@@ -222,7 +244,8 @@ function M.appendFile(path, data, opts)
   checkpath(path, 1, "appendFile")
   checkdata(data, 2, "appendFile")
   opts = checkopts(opts, 3, "appendFile")
-  optint(opts.mode, 3, "appendFile", "field 'mode'")
+  optint(opts.mode, 3, "appendFile", "field 'mode'", 0, MAXMODE)
+  optflag(opts.flag, 3, "appendFile", "flag")
   return writeFile(path, data, opts, "a")
 end
 
@@ -320,8 +343,10 @@ end)
 function M.access(path, mode, opts)
   checkpath(path, 1, "access")
   if type(mode) == "table" and opts == nil then mode, opts = nil, mode end
-  if mode ~= nil and type(mode) ~= "string" and mtype(mode) ~= "integer" then
-    argerror(2, "access", "string or integer", mode)
+  if mode ~= nil and not (type(mode) == "string" and mode:find("^[rwxRWX]*$"))
+     and not (mtype(mode) == "integer" and mode >= 0 and mode <= 7) then
+    error(("bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got %s)")
+      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)), 2)
   end
   opts = checkopts(opts, 3, "access")
   return access(path, mode or 0, opts)
@@ -400,7 +425,7 @@ end)
 function M.mkdir(path, opts)
   checkpath(path, 1, "mkdir")
   opts = checkopts(opts, 2, "mkdir")
-  optint(opts.mode, 2, "mkdir", "field 'mode'")
+  optint(opts.mode, 2, "mkdir", "field 'mode'", 0, MAXMODE)
   return mkdir(path, opts)
 end
 
@@ -602,10 +627,8 @@ function M.open(path, flags, mode, opts)
     opts = flags
     flags, mode = opts.flags, opts.mode
   end
-  if flags ~= nil and type(flags) ~= "string" and mtype(flags) ~= "integer" then
-    argerror(2, "open", "string or integer", flags)
-  end
-  optint(mode, 3, "open", "mode")
+  optflag(flags, 2, "open")
+  optint(mode, 3, "open", "mode", 0, MAXMODE)
   opts = checkopts(opts, 4, "open")
   return open(path, flags or "r", mode or 438, opts)
 end
