@@ -91,3 +91,40 @@ describe("dns.lookup", function()
     assert.has_error(function() dns.lookup("x", 5) end, "bad argument #2 to 'lookup' (table expected, got number)")
   end)
 end)
+
+describe("host names with a NUL byte", function()
+  -- getaddrinfo reads a name up to its first NUL: "localhost\0.invalid"
+  -- would resolve localhost. dns.lookup, and net.connect and net.listen
+  -- (which resolve their host with it), refuse such a name at once.
+  local net = require("promise.net")
+
+  it("are refused at once by dns.lookup, net.connect and net.listen, pointing at the caller", function()
+    local calls = {
+      { "^bad argument #1 to 'lookup' %(string without NUL bytes expected, got \"localhost\\0%.invalid\"%)$",
+        function() local p = dns.lookup("localhost\0.invalid") return p end },
+      { "^bad argument #1 to 'connect' %(field 'host': string without NUL bytes expected, got \"127%.0%.0%.1\\0x\"%)$",
+        function() local p = net.connect({ host = "127.0.0.1\0x", port = 9 }) return p end },
+      { "^bad argument #1 to 'listen' %(field 'host': string without NUL bytes expected, got \"127%.0%.0%.1\\0x\"%)$",
+        function() local p = net.listen({ host = "127.0.0.1\0x", port = 0 }, function() end) return p end },
+    }
+    local got = run(function()
+      local list = {}
+      for i, c in ipairs(calls) do
+        local ok, res = pcall(c[2])
+        if ok and Promise.is(res) then  -- the old behaviour: it went ahead
+          local fine, v = pcall(await, res)
+          if fine and type(v) == "table" and v.close then await(v:close()) end
+          list[i] = "no error; " .. (fine and "fulfilled" or "rejected")
+        else
+          list[i] = res
+        end
+      end
+      return list
+    end)
+    for i, c in ipairs(calls) do
+      local msg = got[i]:gsub("^spec/dns_spec%.lua:%d+: ", "", 1)
+      assert.matches("^spec/dns_spec%.lua:%d+: ", got[i])
+      assert.matches(c[1], msg)
+    end
+  end)
+end)

@@ -19,6 +19,43 @@ end
 
 local count_fds, active_handles, block_pool = H.count_fds, H.active_handles, H.block_pool
 
+local function readproc(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Whether a thread of this process is asleep in a system call whose first
+--- argument is `fd` (Linux /proc): a read(2) of an empty FIFO, for one.
+--- The call is read before and after the state, so a thread caught between
+--- two calls on `fd` (an fstat, then the read) is not taken for one asleep.
+local function asleep_on(fd)
+  local want = ("0x%x"):format(fd)
+  local req = assert(uv.fs_scandir("/proc/self/task"))
+  for tid in function() return uv.fs_scandir_next(req) end do
+    local base = "/proc/self/task/" .. tid
+    local before = readproc(base .. "/syscall")
+    local state = (readproc(base .. "/stat") or ""):match("^%d+ %b() (%a)")
+    local after = readproc(base .. "/syscall")
+    if before and before == after and before:match("^%d+ (%S+)") == want and state == "S" then
+      return true
+    end
+  end
+  return false
+end
+
+--- The descriptor other than `except` that this process has open on `path`.
+local function fd_on(path, except)
+  local real = assert(uv.fs_realpath(path))
+  local req = assert(uv.fs_scandir("/proc/self/fd"))
+  for name in function() return uv.fs_scandir_next(req) end do
+    local fd = tonumber(name)
+    if fd ~= except and uv.fs_readlink("/proc/self/fd/" .. name) == real then return fd end
+  end
+end
+
 local dir, fds_before
 
 before_each(function()
@@ -115,6 +152,82 @@ describe("fs.readFile / writeFile / appendFile", function()
       "bad argument #2 to 'readFile' (field 'signal': AbortSignal expected, got boolean)")
     assert.has_error(function() fs.writeFile("x", "", { mode = "644" }) end,
       "bad argument #3 to 'writeFile' (field 'mode' must be an integer, got string)")
+    assert.has_error(function() fs.writeFile(dir .. "/x", "", { mode = -1 }) end,
+      "bad argument #3 to 'writeFile' (field 'mode' must be in 0..4294967295, got -1)")
+    assert.has_error(function() fs.appendFile(dir .. "/x", "", { flag = "q" }) end,
+      "bad argument #3 to 'appendFile' (field 'flag': unknown open flags \"q\")")
+    assert.has_error(function() fs.open(dir .. "/x", "rw") end, "bad argument #2 to 'open' (unknown open flags \"rw\")")
+    assert.has_error(function() fs.open(dir .. "/x", true) end,
+      "bad argument #2 to 'open' (string or integer in 0..2147483647 expected, got boolean)")
+    assert.has_error(function() fs.access(dir .. "/x", "rq") end,
+      "bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got \"rq\")")
+    assert.is_nil(uv.fs_stat(dir .. "/x"))
+  end)
+
+  it("argument errors point at the caller's line", function()
+    local calls = {
+      function() fs.readFile(nil) end,
+      function() fs.writeFile("x", 42) end,
+      function() fs.stat(nil) end,
+      function() fs.rename("x", nil) end,
+      function() fs.mkdir("x", { mode = 1.5 }) end,
+      function() fs.open("x", true) end,
+    }
+    for i, f in ipairs(calls) do
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches("^spec/fs_spec%.lua:%d+: bad argument", err, nil, nil, "call " .. i)
+    end
+  end)
+end)
+
+describe("fs paths with a NUL byte", function()
+  -- The C library reads a path up to its first NUL: "report.txt\0.png"
+  -- would name report.txt. Every function refuses such a path at once, as
+  -- Node does (ERR_INVALID_ARG_VALUE), and touches nothing.
+  it("are refused by every function that takes a path, and nothing on disk changes", function()
+    local keep = dir .. "/report.txt"
+    local bad = keep .. "\0.png"
+    -- (not tail calls, so that the error's position is this file's)
+    local calls = {
+      { "readFile", function() local p = fs.readFile(bad) return p end },
+      { "writeFile", function() local p = fs.writeFile(bad, "new") return p end },
+      { "appendFile", function() local p = fs.appendFile(bad, "new") return p end },
+      { "stat", function() local p = fs.stat(bad) return p end },
+      { "lstat", function() local p = fs.lstat(bad) return p end },
+      { "access", function() local p = fs.access(bad) return p end },
+      { "readdir", function() local p = fs.readdir(dir .. "\0/x") return p end },
+      { "mkdir", function() local p = fs.mkdir(keep .. "\0/sub", { recursive = true }) return p end },
+      { "rm", function() local p = fs.rm(keep .. "\0x", { force = true }) return p end },
+      { "unlink", function() local p = fs.unlink(bad) return p end },
+      { "rename", function() local p = fs.rename(bad, dir .. "/moved") return p end, 1 },
+      { "rename", function() local p = fs.rename(keep, dir .. "/moved\0.txt") return p end, 2 },
+      { "copyFile", function() local p = fs.copyFile(bad, dir .. "/copy") return p end, 1 },
+      { "copyFile", function() local p = fs.copyFile(keep, dir .. "/copy\0.txt") return p end, 2 },
+      { "mkdtemp", function() local p = fs.mkdtemp(dir .. "/t\0") return p end },
+      { "open", function() local p = fs.open(bad, "w") return p end },
+    }
+    local got = run(function()
+      await(fs.writeFile(keep, "keep"))
+      local list = {}
+      for i, c in ipairs(calls) do
+        local ok, res = pcall(c[2])
+        -- a promise (the old behaviour) is awaited so that its damage shows
+        if ok and Promise.is(res) then pcall(await, res) end
+        list[i] = ok and "no error" or res
+      end
+      return list
+    end)
+    for i, c in ipairs(calls) do
+      local want = "^spec/fs_spec%%.lua:%%d+: bad argument #%d to '%s' "
+        .. "%%(string without NUL bytes expected, got \".*\\0.*\"%%)$"
+      assert.matches(want:format(c[3] or 1, c[1]), got[i])
+    end
+    assert.equal("keep", slurp(keep))
+    local names = {}
+    local req = assert(uv.fs_scandir(dir))
+    for name in function() return uv.fs_scandir_next(req) end do names[#names + 1] = name end
+    assert.same({ "report.txt" }, names)
   end)
 end)
 
@@ -241,6 +354,76 @@ describe("fs.open file handles", function()
       return out
     end)
     assert.same({ 5, "ell", "Jello", "nil" }, log)
+  end)
+
+  it("read(0) resolves with \"\", not with nil (end of file), even at the end", function()
+    local got = run(function()
+      await(fs.writeFile(dir .. "/f", "ab"))
+      local fh = await(fs.open(dir .. "/f"))
+      local out = { await(fh:read(0)), await(fh:read(0, 2)), await(fh:read(2)), await(fh:read(0)) }
+      out[5] = tostring(await(fh:read(1)))
+      await(fh:close())
+      return out
+    end)
+    assert.same({ "", "", "ab", "", "nil" }, got)
+  end)
+
+  it("a read size or offset out of range raises at once and leaves the handle closable", function()
+    local fds = count_fds()
+    local errs = run(function()
+      await(fs.writeFile(dir .. "/f", "data"))
+      local fh = await(fs.open(dir .. "/f", "r+"))
+      local list = {}
+      for _, args in ipairs({ { -1 }, { 1 << 31 }, { math.maxinteger }, { 0 / 0 }, { math.huge }, { 1.5 },
+                             { 1, -2 }, { 1, 1 << 53 }, { 1, math.mininteger } }) do
+        local ok, e = pcall(fh.read, fh, args[1], args[2])
+        list[#list + 1] = ok and "no error" or e
+      end
+      local ok, e = pcall(fh.write, fh, "xy", (1 << 53) - 2)
+      list[#list + 1] = ok and "no error" or e
+      ok, e = pcall(fh.write, fh, "x", -5)
+      list[#list + 1] = ok and "no error" or e
+      await(fh:close())  -- settles: nothing was left counted as in flight
+      assert.is_nil(fh.fd)
+      return list
+    end)
+    assert.same({
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got -1)",
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got 2147483648)",
+      "bad argument #1 to 'read' (size must be in 0..2147483647, got 9223372036854775807)",
+      "bad argument #1 to 'read' (size must be an integer, got " .. tostring(0 / 0) .. ")",
+      "bad argument #1 to 'read' (size must be an integer, got inf)",
+      "bad argument #1 to 'read' (size must be an integer, got 1.5)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got -2)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got 9007199254740992)",
+      "bad argument #2 to 'read' (offset must be in -1..9007199254740991, got -9223372036854775808)",
+      "bad argument #2 to 'write' (offset must be in -1..9007199254740989, got 9007199254740990)",
+      "bad argument #2 to 'write' (offset must be in -1..9007199254740990, got -5)",
+    }, errs)
+    assert.equal(fds, count_fds())
+  end)
+
+  it("a raise inside luv while a request starts never leaves the handle unclosable", function()
+    local real_read, real_fstat = uv.fs_read, uv.fs_fstat
+    local ok, res = pcall(run, function()
+      local fh = await(fs.open(dir .. "/f", "w+"))
+      -- luv raises this when malloc fails for the read's buffer
+      uv.fs_read = function() error("Failure to allocate buffer") end
+      uv.fs_fstat = function() error("something else broke") end
+      local e1 = rejection(fh:read(10))
+      local ok2, e2 = pcall(fh.stat, fh)
+      uv.fs_read, uv.fs_fstat = real_read, real_fstat
+      await(fh:close())
+      return { e1, ok2, e2 }
+    end)
+    uv.fs_read, uv.fs_fstat = real_read, real_fstat
+    assert(ok, res)
+    local e1, ok2, e2 = table.unpack(res)
+    assert.is_true(Promise.IOError.is(e1))
+    assert.equal("ENOMEM", e1.code)
+    assert.equal("read", e1.syscall)
+    assert.is_false(ok2)
+    assert.matches("something else broke", e2)
   end)
 
   it("reads sequentially from the current position by default", function()
@@ -392,10 +575,19 @@ describe("fs cancellation with opts.signal", function()
       p:catch(function() log[#log + 1] = "rejected" end)
       -- blocks until readFile's open (in the thread pool) opens the read side
       local wfd = assert(uv.fs_open(fifo, "w", 0))
-      await(Promise.sleep(30))  -- readFile is now blocked in read(2)
+      -- then wait, however long it takes, until a pool thread sleeps in
+      -- readFile's read(2): running, so uv.cancel cannot take it back
+      local rfd, polls = assert(fd_on(fifo, wfd)), 0
+      repeat
+        await(Promise.sleep(1))
+        polls = polls + 1
+        assert(polls < 20000, "readFile never got to read(2)")  -- not a timing bound: a hang guard
+      until asleep_on(rfd)
       local fds = count_fds()
       ac:abort(reason)
-      await(Promise.sleep(30))
+      -- p cannot settle before the write below, however fast the machine;
+      -- these loop turns give a wrong implementation the chance to settle it
+      await(Promise.sleep(10))
       log[#log + 1] = p:state()   -- still waiting for the read
       log[#log + 1] = "write"
       uv.fs_write(wfd, "data")    -- the read returns
@@ -409,20 +601,36 @@ describe("fs cancellation with opts.signal", function()
   end)
 
   it("an open completed after the abort has its descriptor closed", function()
+    local fifo = dir .. "/fifo"
+    assert.is_true(os.execute("mkfifo " .. fifo))
     local fds = count_fds()
+    local log = {}
     local err = run(function()
       local ac = Promise.AbortController()
-      local p = fs.open(dir .. "/f", "w", nil, { signal = ac.signal })
-      -- the thread pool is idle: the open runs at once and cannot be
-      -- cancelled any more when the abort comes from another thread's
-      -- completion; spin until it has surely completed
-      local stop = uv.hrtime() + 20e6
-      while uv.hrtime() < stop do end
+      -- opening a FIFO for reading blocks (in the thread pool) until a writer comes
+      local p = fs.open(fifo, "r", nil, { signal = ac.signal })
+      p:catch(function() log[#log + 1] = "rejected" end)
+      -- a non-blocking open for writing fails (ENXIO) until there is a
+      -- reader: once it succeeds, a pool thread is inside fs.open's open(2),
+      -- where uv.cancel can no longer take the request back, and that open
+      -- now returns a descriptor
+      local wfd
+      local polls = 0
+      repeat
+        await(Promise.sleep(1))
+        polls = polls + 1
+        assert(polls < 20000, "fs.open never got to open(2)")  -- not a timing bound: a hang guard
+        wfd = uv.fs_open(fifo, uv.constants.O_WRONLY | uv.constants.O_NONBLOCK, 0)
+      until wfd
+      log[#log + 1] = "abort"
       ac:abort()
-      return rejection(p)
+      local e = rejection(p)
+      log[#log + 1] = count_fds() == fds + 1 and "reader closed" or "reader left open"
+      uv.fs_close(wfd)
+      return e
     end)
     assert.is_true(Promise.AbortError.is(err))
+    assert.same({ "abort", "rejected", "reader closed" }, log)
     assert.equal(fds, count_fds())
-    assert.equal("file", uv.fs_stat(dir .. "/f").type)  -- it did run
   end)
 end)

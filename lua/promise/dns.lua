@@ -20,8 +20,6 @@ local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
 
-local type = type
-
 local M = {}
 
 local FAMILIES = { inet = "inet", inet6 = "inet6", [4] = "inet", [6] = "inet6" }
@@ -39,7 +37,7 @@ local FAMILIES = { inet = "inet", inet6 = "inet6", [4] = "inet", [6] = "inet6" }
 ---@param opts? promise.dns.LookupOptions
 ---@return Promise # of promise.dns.Address[] (never empty)
 function M.lookup(host, opts)
-  if type(host) ~= "string" then ioerror.argerror(1, "lookup", "string", host) end
+  ioerror.checkname(host, 1, "lookup")  -- no NUL: getaddrinfo would look up a shorter name
   opts = ioerror.checkopts(opts, 2, "lookup")
   local family = opts.family
   if family ~= nil then

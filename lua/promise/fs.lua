@@ -14,22 +14,33 @@
 --- is closed) and the call then rejects with the signal's reason. So when the
 --- promise settles, no descriptor of the call is left open, abort or error.
 ---
---- Bad arguments (wrong types) raise Lua errors at once.
+--- Bad arguments raise Lua errors at once, pointing at the caller: wrong
+--- types, a path with a NUL byte (the C library would cut it there and act
+--- on another file), a size or offset out of range.
 
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
 
-local type, select, pcall, error, setmetatable, tostring =
-  type, select, pcall, error, setmetatable, tostring
+local type, select, pcall, error, setmetatable, tostring, mtype =
+  type, select, pcall, error, setmetatable, tostring, math.type
 local unpack, concat, sort = table.unpack, table.concat, table.sort
 local async, await = Promise.async, Promise.await
-local argerror, checkopts, fromLuv, cb = ioerror.argerror, ioerror.checkopts, ioerror.fromLuv, ioerror.cb
+local checkopts, fromLuv, cb = ioerror.checkopts, ioerror.fromLuv, ioerror.cb
 
 local M = {}
 
 --- Size of the reads of readFile when the file's size is unknown (0).
 local CHUNK = 65536
+
+--- Largest size of one read or write (INT32_MAX, Node's limit too): luv
+--- allocates the whole buffer of a read up front and keeps its length in an
+--- unsigned int.
+local MAXIO = 0x7fffffff
+
+--- Largest offset (Number.MAX_SAFE_INTEGER, as Node): room to add a length
+--- without overflowing.
+local MAXPOS = (1 << 53) - 1
 
 ---------------------------------------------------------------- requests
 
@@ -51,20 +62,27 @@ local function request(signal, info, fn, ...)
   local aborted, unsubscribe = false, nil
   local n = select("#", ...)
   local args = { ... }
+  local fields = { path = info.path, syscall = info.syscall }
   args[n + 1] = cb(function(err, res)
     if unsubscribe then unsubscribe() end
     if aborted then
       if not err and info.release then info.release(res) end
       reject(signal.reason)
     elseif err then
-      reject(fromLuv(err, { path = info.path, syscall = info.syscall }))
+      reject(fromLuv(err, fields))
     else
       resolve(res)
     end
   end)
-  local req, err, name = fn(unpack(args, 1, n + 1))
+  local ok, req, err, name = pcall(fn, unpack(args, 1, n + 1))
+  if not ok then
+    -- luv raises when it cannot allocate a read's buffer; the arguments were
+    -- checked before, so that is the only raise expected here
+    if tostring(req):find("allocate", 1, true) then err, name = "ENOMEM", nil else error(req, 0) end
+    req = nil
+  end
   if not req then
-    reject(fromLuv(err, { path = info.path, syscall = info.syscall }, name))
+    reject(fromLuv(err, fields, name))
   elseif signal then
     unsubscribe = signal:onAbort(function()
       aborted = true
@@ -83,20 +101,52 @@ local function close(fd)
   return request(nil, { syscall = "close" }, uv.fs_close, fd)
 end
 
--- Argument checks (raise at the caller of the public function).
+-- Argument checks. Each raises at the caller of the function calling it,
+-- which is the public function or a helper it tail-calls.
+
+--- A string without NUL bytes.
 local function checkpath(v, n, fname)
-  if type(v) ~= "string" then argerror(n, fname, "string", v) end
+  ioerror.checkname(v, n, fname, nil, 3)
 end
 
 local function checkdata(v, n, fname)
-  if type(v) ~= "string" then argerror(n, fname, "string", v) end
+  if type(v) ~= "string" then
+    error(("bad argument #%d to '%s' (string expected, got %s)"):format(n, fname, ioerror.typename(v)), 3)
+  end
 end
 
-local function optint(v, n, fname, what)
-  if v ~= nil and math.type(v) ~= "integer" then
+--- nil, or an integer in `lo..hi`.
+local function optint(v, n, fname, what, lo, hi)
+  if v == nil then return end
+  if mtype(v) ~= "integer" then
     error(("bad argument #%d to '%s' (%s must be an integer, got %s)")
-      :format(n, fname, what, ioerror.typename(v)), 3)
+      :format(n, fname, what, mtype(v) == "float" and tostring(v) or ioerror.typename(v)), 3)
   end
+  if lo and (v < lo or v > hi) then
+    error(("bad argument #%d to '%s' (%s must be in %d..%d, got %d)"):format(n, fname, what, lo, hi, v), 3)
+  end
+end
+
+--- Largest permissions argument (Node's limit; the kernel keeps the low 12 bits).
+local MAXMODE = 0xffffffff
+
+--- The open flags luv knows (Node's set).
+local FLAGS = {}
+for f in ("r rs sr r+ rs+ sr+ w wx xw w+ wx+ xw+ a ax xa a+ ax+ xa+"):gmatch("%S+") do FLAGS[f] = true end
+
+--- nil, one of FLAGS, or an integer (O_* bits); `field` names the option
+--- field holding it, if any.
+local function optflag(v, n, fname, field)
+  if v == nil or FLAGS[v] or (mtype(v) == "integer" and v >= 0 and v <= 0x7fffffff) then return end
+  local problem
+  if type(v) == "string" then
+    problem = ("unknown open flags %q"):format(v)
+  else
+    problem = "string or integer in 0..2147483647 expected, got " ..
+      (mtype(v) and tostring(v) or ioerror.typename(v))
+  end
+  if field then problem = ("field '%s': %s"):format(field, problem) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), 3)
 end
 
 -------------------------------------------------------------- whole files
@@ -109,7 +159,7 @@ local function writeall(signal, path, fd, data, pos)
   ioerror.streamOpened()
   local ok, err = pcall(function()
     while done < len do
-      local chunk = done == 0 and data or data:sub(done + 1)
+      local chunk = (done == 0 and len <= MAXIO) and data or data:sub(done + 1, done + MAXIO)
       local n = await(request(signal, { path = path, syscall = "write" }, uv.fs_write, fd, chunk,
                               pos and pos + done or -1))
       done = done + n
@@ -138,7 +188,7 @@ local readFile = async(function(path, opts)
   local signal = opts.signal
   return withfile(signal, path, "r", 0, function(fd)
     local st = await(request(signal, { path = path, syscall = "fstat" }, uv.fs_fstat, fd))
-    local size = st.size > 0 and st.size or CHUNK
+    local size = st.size > 0 and (st.size < MAXIO and st.size or MAXIO) or CHUNK
     local parts = {}
     while true do  -- from the current position: works for pipes and FIFOs too
       local chunk = await(request(signal, { path = path, syscall = "read" }, uv.fs_read, fd, size, -1))
@@ -180,7 +230,8 @@ function M.writeFile(path, data, opts)
   checkpath(path, 1, "writeFile")
   checkdata(data, 2, "writeFile")
   opts = checkopts(opts, 3, "writeFile")
-  optint(opts.mode, 3, "writeFile", "field 'mode'")
+  optint(opts.mode, 3, "writeFile", "field 'mode'", 0, MAXMODE)
+  optflag(opts.flag, 3, "writeFile", "flag")
   return writeFile(path, data, opts, "w")
 end
 
@@ -193,7 +244,8 @@ function M.appendFile(path, data, opts)
   checkpath(path, 1, "appendFile")
   checkdata(data, 2, "appendFile")
   opts = checkopts(opts, 3, "appendFile")
-  optint(opts.mode, 3, "appendFile", "field 'mode'")
+  optint(opts.mode, 3, "appendFile", "field 'mode'", 0, MAXMODE)
+  optflag(opts.flag, 3, "appendFile", "flag")
   return writeFile(path, data, opts, "a")
 end
 
@@ -201,14 +253,19 @@ end
 
 local function tonil() return nil end
 
---- One luv request on `path`, with the usual checks.
-local function pathcall(fname, syscall, fn, path, opts, ...)
+--- One luv request on `path`, with the usual checks (to be tail-called by
+--- the public function, so that they point at its caller); `nilresult`: resolve
+--- with nil instead of luv's result.
+local function pathcall(fname, syscall, fn, path, opts, nilresult)
   checkpath(path, 1, fname)
   opts = checkopts(opts, 2, fname)
-  return request(opts.signal, { path = path, syscall = syscall }, fn, path, ...)
+  local p = request(opts.signal, { path = path, syscall = syscall }, fn, path)
+  if nilresult then return p:next(tonil) end
+  return p
 end
 
---- One luv request on the paths `a` and `b`, with the usual checks.
+--- One luv request on the paths `a` and `b`, with the usual checks (to be
+--- tail-called, as pathcall).
 local function twopaths(fname, syscall, fn, a, b, opts)
   checkpath(a, 1, fname)
   checkpath(b, 2, fname)
@@ -237,7 +294,7 @@ end
 ---@param opts? {signal: promise.AbortSignal?}
 ---@return Promise # of nil
 function M.unlink(path, opts)
-  return pathcall("unlink", "unlink", uv.fs_unlink, path, opts):next(tonil)
+  return pathcall("unlink", "unlink", uv.fs_unlink, path, opts, true)
 end
 
 --- Renames (moves) `a` to `b`, replacing `b`.
@@ -286,8 +343,10 @@ end)
 function M.access(path, mode, opts)
   checkpath(path, 1, "access")
   if type(mode) == "table" and opts == nil then mode, opts = nil, mode end
-  if mode ~= nil and type(mode) ~= "string" and math.type(mode) ~= "integer" then
-    argerror(2, "access", "string or integer", mode)
+  if mode ~= nil and not (type(mode) == "string" and mode:find("^[rwxRWX]*$"))
+     and not (mtype(mode) == "integer" and mode >= 0 and mode <= 7) then
+    error(("bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got %s)")
+      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)), 2)
   end
   opts = checkopts(opts, 3, "access")
   return access(path, mode or 0, opts)
@@ -366,7 +425,7 @@ end)
 function M.mkdir(path, opts)
   checkpath(path, 1, "mkdir")
   opts = checkopts(opts, 2, "mkdir")
-  optint(opts.mode, 2, "mkdir", "field 'mode'")
+  optint(opts.mode, 2, "mkdir", "field 'mode'", 0, MAXMODE)
   return mkdir(path, opts)
 end
 
@@ -428,36 +487,61 @@ local function ebadf(self, syscall)
   return Promise.reject(fromLuv("EBADF", { path = self.path, syscall = syscall }))
 end
 
---- Runs a request on the handle's fd, counting it as in flight.
-local function fhrequest(self, opts, syscall, fn, ...)
-  if self.closing then return ebadf(self, syscall) end
-  self.busy = self.busy + 1
-  local p = request(opts.signal, { path = self.path, syscall = syscall }, fn, self.fd, ...)
-  return p:finally(function()
-    self.busy = self.busy - 1
-    if self.busy == 0 and self.idle then self.idle() end
-  end)
+local function unbusy(self)
+  self.busy = self.busy - 1
+  if self.busy == 0 and self.idle then self.idle() end
 end
 
---- Reads up to `n` bytes (default 65536) at `offset` (default: the current
---- file position). Resolves with a string, or nil at end of file.
+--- Returns `start(...)` (a promise), counting it as in flight on the handle
+--- until it settles, so that close waits for it. The count must come back
+--- down whatever happens: the promise that uncounts is made before
+--- counting, and a raise from `start` uncounts at once (and is raised
+--- again), else close would never settle and the finalizer would skip the
+--- descriptor.
+local function inflight(self, syscall, start, ...)
+  if self.closing then return ebadf(self, syscall) end
+  local p, resolve = Promise.withResolvers()
+  local out = p:finally(function() unbusy(self) end)
+  self.busy = self.busy + 1
+  local ok, res = pcall(start, ...)
+  if not ok then
+    unbusy(self)
+    error(res, 0)
+  end
+  resolve(res)
+  return out
+end
+
+--- Runs a request on the handle's fd, counting it as in flight.
+local function fhrequest(self, opts, syscall, fn, ...)
+  return inflight(self, syscall, request, opts.signal, { path = self.path, syscall = syscall }, fn, self.fd, ...)
+end
+
+local function emptytonil(s)
+  if s == "" then return nil end
+  return s
+end
+
+--- Reads up to `n` bytes (default 65536, at most 2^31-1) at `offset`
+--- (0..2^53-1; default, or -1: the current file position). Resolves with a
+--- string, or nil at end of file; `read(0)` resolves with "".
 ---@param n? integer
 ---@param offset? integer
 ---@param opts? {signal: promise.AbortSignal?}
 ---@return Promise # of string|nil
 function FileHandle:read(n, offset, opts)
   checkfh(self, "read")
-  optint(n, 1, "read", "size")
-  optint(offset, 2, "read", "offset")
+  optint(n, 1, "read", "size", 0, MAXIO)
+  optint(offset, 2, "read", "offset", -1, MAXPOS)
   opts = checkopts(opts, 3, "read")
-  return fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1):next(function(s)
-    if s == "" then return nil end
-    return s
-  end)
+  local p = fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1)
+  if n == 0 then return p end
+  return p:next(emptytonil)
 end
 
---- Writes all of `data` at `offset` (default: the current file position).
---- Resolves with the number of bytes written.
+--- Writes all of `data` at `offset` (0..2^53-1 less the length of `data`;
+--- default, or -1: the current file position). Resolves with the number of
+--- bytes written.
 ---@param data string
 ---@param offset? integer
 ---@param opts? {signal: promise.AbortSignal?}
@@ -465,14 +549,10 @@ end
 function FileHandle:write(data, offset, opts)
   checkfh(self, "write")
   checkdata(data, 1, "write")
-  optint(offset, 2, "write", "offset")
+  optint(offset, 2, "write", "offset", -1, MAXPOS - #data)
   opts = checkopts(opts, 3, "write")
-  if self.closing then return ebadf(self, "write") end
-  self.busy = self.busy + 1
-  return writeasync(opts.signal, self.path, self.fd, data, offset):finally(function()
-    self.busy = self.busy - 1
-    if self.busy == 0 and self.idle then self.idle() end
-  end)
+  if offset == -1 then offset = nil end
+  return inflight(self, "write", writeasync, opts.signal, self.path, self.fd, data, offset)
 end
 
 --- luv's stat table of the open file.
@@ -547,10 +627,8 @@ function M.open(path, flags, mode, opts)
     opts = flags
     flags, mode = opts.flags, opts.mode
   end
-  if flags ~= nil and type(flags) ~= "string" and math.type(flags) ~= "integer" then
-    argerror(2, "open", "string or integer", flags)
-  end
-  optint(mode, 3, "open", "mode")
+  optflag(flags, 2, "open")
+  optint(mode, 3, "open", "mode", 0, MAXMODE)
   opts = checkopts(opts, 4, "open")
   return open(path, flags or "r", mode or 438, opts)
 end

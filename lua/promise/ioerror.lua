@@ -117,6 +117,31 @@ M.typename = typename
 --- caller of the public function: `promise.util.argerror`.
 M.argerror = util.argerror
 
+--- Checks that `v` is a string the C library can take whole: a file path,
+--- a host name. A NUL byte would end the C string there, so
+--- `"report.txt\0.png"` would name `report.txt`: refused, as Node refuses
+--- it (ERR_INVALID_ARG_VALUE), before anything is touched. Raises
+--- `bad argument #n to 'fname' ([field 'field': ]...)` at `level`, counted
+--- as for `error` in the function that calls this one (default 2: its caller).
+---@param v any
+---@param n integer the argument position
+---@param fname string
+---@param field string? the option field holding `v`, when it is one
+---@param level integer?
+---@return string v
+function M.checkname(v, n, fname, field, level)
+  local problem
+  if type(v) ~= "string" then
+    problem = "string expected, got " .. typename(v)
+  elseif v:find("\0", 1, true) then
+    problem = ("string without NUL bytes expected, got %q"):format(v):gsub("\\\n", "\\n")
+  else
+    return v
+  end
+  if field then problem = ("field '%s': %s"):format(field, problem) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), (level or 2) + 1)
+end
+
 --- Checks `opts` (nil or a table) and its `signal` field (nil or an
 --- AbortSignal); raises a Lua error pointing at the caller otherwise.
 ---@param opts any

@@ -391,10 +391,7 @@ function M.connect(opts)
   if type(opts) ~= "table" then argerror(1, "connect", "table", opts) end
   checkopts(opts, 1, "connect")
   local host = opts.host or "127.0.0.1"
-  if type(host) ~= "string" then
-    error(("bad argument #1 to 'connect' (field 'host': string expected, got %s)")
-      :format(ioerror.typename(host)), 2)
-  end
+  ioerror.checkname(host, 1, "connect", "host")
   local port = checkport(opts, "connect")
   if port == 0 then
     error("bad argument #1 to 'connect' (field 'port': integer in 1..65535 expected, got 0)", 2)
@@ -512,10 +509,7 @@ end)
 function M.listen(opts, handler)
   if type(opts) ~= "table" then argerror(1, "listen", "table", opts) end
   local host = opts.host or "0.0.0.0"
-  if type(host) ~= "string" then
-    error(("bad argument #1 to 'listen' (field 'host': string expected, got %s)")
-      :format(ioerror.typename(host)), 2)
-  end
+  ioerror.checkname(host, 1, "listen", "host")
   local port = checkport(opts, "listen", 0)
   local backlog = opts.backlog or 511
   if math.type(backlog) ~= "integer" then
