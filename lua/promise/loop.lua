@@ -817,6 +817,7 @@ function M.install(P, core)
   ------------------------------------------------------------- fake timers
 
   ---@class promise.FakeClock
+  ---@field private sched table  the fake scheduler (see newsched)
   local Clock = {}
   Clock.__index = Clock
   Clock.__name = "FakeClock"
