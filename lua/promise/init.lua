@@ -1,5 +1,6 @@
 --- luv-promise: JavaScript-style promises for Lua 5.4 on luv.
---- `local Promise = require("promise")`; see README.md and API.md.
+--- `local Promise = require("promise")`; the reference manual is
+--- docs/manual/README.md (start with docs/manual/core.md).
 local core = require("promise.core")
 local errors = require("promise.errors")
 

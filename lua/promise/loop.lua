@@ -1,4 +1,4 @@
---- luv integration (API.md section 2): `run`, timers, immediates, `sleep`,
+--- luv integration (manual: docs/manual/loop.md): `run`, timers, immediates, `sleep`,
 --- `now`, `p:wait()` and virtual time (`useFakeTimers`).
 ---
 --- Design:
