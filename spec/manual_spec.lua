@@ -317,6 +317,27 @@ describe("the reference manual", function()
     end
   end)
 
+  it("names every example in the guides, and only examples that exist", function()
+    local guides = read("docs/guides/README.md")
+    local examples = ls("examples", "%.lua$")
+    assert.is_true(#examples > 0)
+    for _, f in ipairs(examples) do
+      assert.is_truthy(guides:find("examples/" .. f, 1, true),
+        "examples/" .. f .. " is not in docs/guides/README.md")
+    end
+    local docs = { "README.md" }
+    for _, dir in ipairs({ "docs/manual", "docs/guides" }) do
+      for _, f in ipairs(ls(dir, "%.md$")) do docs[#docs + 1] = dir .. "/" .. f end
+    end
+    for _, file in ipairs(docs) do
+      for path in read(file):gmatch("examples/[%w_]+%.lua") do
+        local fh = io.open(path)
+        assert.is_truthy(fh, file .. " names " .. path .. ", which does not exist")
+        fh:close()
+      end
+    end
+  end)
+
   it("is what the README and the module headers point at", function()
     assert.is_truthy(read("README.md"):find("docs/manual/README.md", 1, true))
     -- no repository text sends the reader to the design notes kept outside it
