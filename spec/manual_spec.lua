@@ -285,6 +285,19 @@ describe("the reference manual", function()
     walked(60)
   end)
 
+  it("lists every module of the rock on the modules page", function()
+    local n = 0
+    for _, file in ipairs(ls("lua/promise", "%.lua$")) do
+      local name = file:gsub("%.lua$", "")
+      local module = name == "init" and "promise" or "promise." .. name
+      assert.is_truthy(pages.modules:find("`" .. escape(module) .. "`"),
+        module .. " is not in docs/manual/modules.md")
+      n = n + 1
+    end
+    assert.is_truthy(pages.modules:find("`promise.core`", 1, true))
+    assert.is_true(n >= 17)
+  end)
+
   it("lists every breaker event", function()
     local annotation = read("lua/promise/breaker.lua"):match("%-%-%-@param event ([^\n]+)")
     local n = 0
