@@ -2,7 +2,7 @@ rockspec_format = "3.0"
 package = "luv-promise"
 version = "scm-1"
 source = {
-  url = "git+https://example.invalid/luv-promise.git",
+  url = "git+https://github.com/luv-promise/luv-promise.git",
 }
 description = {
   summary = "JavaScript-style promises for Lua 5.4 on luv, with a C core",
@@ -13,11 +13,13 @@ Node-style timers on luv's event loop, cancellation, resilience helpers
 (timeout, retry, concurrency and rate limiters, circuit breaker) and
 promisified luv I/O.
 ]],
+  homepage = "https://github.com/luv-promise/luv-promise",
   license = "MIT",
+  labels = { "promise", "async", "await", "luv", "libuv", "event-loop", "concurrency" },
 }
 dependencies = {
   "lua >= 5.4, < 5.5",
-  "luv",
+  "luv >= 1.44",
 }
 build = {
   type = "builtin",
@@ -46,4 +48,14 @@ build = {
     ["promise.dns"] = "lua/promise/dns.lua",
     ["promise.process"] = "lua/promise/process.lua",
   },
+  -- shipped beside the rock: the LuaCATS declarations (add the installed
+  -- types/ folder to lua-language-server's workspace.library) and the manual
+  copy_directories = { "types", "docs" },
+}
+-- `luarocks test`: the busted suite, with the C core built in place (.busted
+-- looks for it in build/). The busted test type would ask the rock registry
+-- for busted; this runs the one that is installed.
+test = {
+  type = "command",
+  command = "make -s && busted --lua=lua5.4",
 }

@@ -18,13 +18,17 @@ if [ "$status" -ne 0 ]; then
   echo "busted: $1 passed, $(( $4 + $7 )) failed"
   exit "$status"
 fi
-echo "== luarocks make into a fresh tree"
+for rockspec in luv-promise-scm-1.rockspec luv-promise-0.1.0-1.rockspec; do
+echo "== luarocks make $rockspec into a fresh tree"
+luarocks lint "$rockspec"
 tree=$(mktemp -d)
-luarocks --lua-version=5.4 --tree "$tree" make --deps-mode=none >/dev/null
+luarocks --lua-version=5.4 --tree "$tree" make --deps-mode=none "$rockspec" >/dev/null
 LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua;;" \
 LUA_CPATH="$tree/lib/lua/5.4/?.so;;" \
   lua5.4 -e 'local P = require("promise"); assert(P.resolve(42):wait() == 42); print("rock ok")'
+ls "$tree"/lib/luarocks/rocks-5.4/luv-promise/*/types/promise.lua >/dev/null  # the LuaCATS types
 rm -rf "$tree"
+done
 echo "== valgrind"
 make -s valgrind
 echo "== out of memory"; make -s oom

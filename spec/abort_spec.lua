@@ -1,4 +1,4 @@
--- API.md section 4: AbortController / AbortSignal.
+-- docs/manual/cancellation.md: AbortController / AbortSignal.
 local abort = require("promise.abort")
 local errors = require("promise.errors")
 

@@ -1,4 +1,4 @@
--- async/await over coroutines (API.md section 1, "async / await"), driven by
+-- async/await over coroutines (docs/manual/core.md, "async and await"), driven by
 -- hand with Promise.drain(): no event loop is running.
 -- Orderings marked "node:" were produced by the same program under Node v20.
 

@@ -1,4 +1,4 @@
--- RESILIENCE.md "Circuit breaker": Promise.breaker, on the fake clock.
+-- docs/manual/breaker.md: Promise.breaker, on the fake clock.
 local Promise = require("promise")
 local H = require("spec.support.helpers")
 

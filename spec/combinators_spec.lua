@@ -1,4 +1,4 @@
--- Promise.all / allSettled / race / any (API.md section 1, "Combinators"),
+-- Promise.all / allSettled / race / any (docs/manual/core.md, "Combinators"),
 -- driven by hand with Promise.drain().
 -- Orderings marked "node:" were produced by the same program under Node v20.
 

@@ -1,4 +1,4 @@
--- Core promise semantics (API.md sections 1 and 3), driven by hand with
+-- Core promise semantics (docs/manual/core.md and errors.md), driven by hand with
 -- Promise.drain(): no event loop is involved.
 -- Orderings marked "node:" were produced by the same program under Node v20.
 

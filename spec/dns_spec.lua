@@ -1,4 +1,4 @@
--- IO.md, promise.dns: lookup through the system resolver. The machine has no
+-- docs/manual/dns.md, promise.dns: lookup through the system resolver. The machine has no
 -- network: only loopback names, literal addresses and failures (names under
 -- the reserved .invalid TLD) are tested.
 local Promise = require("promise")

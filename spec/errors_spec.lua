@@ -1,4 +1,4 @@
--- API.md section 3: error classes.
+-- Error classes (docs/manual/errors.md).
 local errors = require("promise.errors")
 
 local NAMES = {

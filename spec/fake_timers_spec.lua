@@ -1,4 +1,4 @@
--- API.md section 2, "Virtual time for tests": Promise.useFakeTimers.
+-- docs/manual/loop.md, "Virtual time": Promise.useFakeTimers.
 local Promise = require("promise")
 local uv = require("luv")
 local H = require("spec.support.helpers")

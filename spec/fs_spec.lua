@@ -1,4 +1,4 @@
--- IO.md, promise.fs: real files in a temporary directory created and removed
+-- docs/manual/fs.md, promise.fs: real files in a temporary directory created and removed
 -- by the spec; luv errors as IOError; cancellation with uv.cancel; no file
 -- descriptor left open after an error or an abort.
 local Promise = require("promise")

@@ -1,4 +1,4 @@
--- RESILIENCE.md "Concurrency limiter": Promise.limiter, on the fake clock.
+-- docs/manual/limiter.md: Promise.limiter, on the fake clock.
 local Promise = require("promise")
 local H = require("spec.support.helpers")
 

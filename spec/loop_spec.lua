@@ -1,4 +1,4 @@
--- API.md section 2: the luv event loop (run, timers, immediates, sleep, now,
+-- docs/manual/loop.md: the luv event loop (run, timers, immediates, sleep, now,
 -- p:wait, await outside async functions).
 local Promise = require("promise")
 local uv = require("luv")

@@ -1,4 +1,4 @@
--- RESILIENCE.md "Concurrency limiter": Promise.map, on the fake clock.
+-- docs/manual/map.md: Promise.map, on the fake clock.
 local Promise = require("promise")
 local H = require("spec.support.helpers")
 

@@ -1,4 +1,4 @@
--- IO.md, promise.net: a real TCP echo server and client on 127.0.0.1 (port
+-- docs/manual/net.md, promise.net: a real TCP echo server and client on 127.0.0.1 (port
 -- 0), backpressure, errors with luv's codes, cancellation, and no handle or
 -- descriptor left behind.
 local Promise = require("promise")

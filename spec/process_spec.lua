@@ -1,4 +1,4 @@
--- IO.md, promise.process: real child processes with stdin input, exit
+-- docs/manual/process.md, promise.process: real child processes with stdin input, exit
 -- codes, output, timeout, kill by abort, command not found; no handle or
 -- descriptor left behind.
 local Promise = require("promise")

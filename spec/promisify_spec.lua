@@ -1,4 +1,4 @@
--- RESILIENCE.md "Callbacks to promises": Promise.promisify, on plain
+-- docs/manual/promisify.md: Promise.promisify, on plain
 -- callback functions and on real luv functions driven by the real loop.
 local Promise = require("promise")
 local uv = require("luv")

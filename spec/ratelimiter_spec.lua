@@ -1,4 +1,4 @@
--- RESILIENCE.md "Rate limiter": Promise.ratelimiter.
+-- docs/manual/ratelimiter.md: Promise.ratelimiter.
 local Promise = require("promise")
 local H = require("spec.support.helpers")
 

@@ -1,5 +1,5 @@
--- Unhandled rejections and uncaught errors (API.md section 1, "Unhandled
--- rejections and uncaught errors"), driven by hand with Promise.drain().
+-- Unhandled rejections and uncaught errors (docs/manual/core.md,
+-- "Unhandled rejections and uncaught errors"), driven by hand with Promise.drain().
 
 local Promise = require("promise")
 local H = require("spec.support.helpers")

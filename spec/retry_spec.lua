@@ -1,4 +1,4 @@
--- RESILIENCE.md "Retry": Promise.retry, on the fake clock (exact delays,
+-- docs/manual/retry.md: Promise.retry, on the fake clock (exact delays,
 -- fixed random source) and once on the real loop.
 local Promise = require("promise")
 local uv = require("luv")

@@ -1,4 +1,4 @@
--- RESILIENCE.md "Timeout": Promise.timeout, on the fake clock (and a few
+-- docs/manual/timeout.md: Promise.timeout, on the fake clock (and a few
 -- checks on the real loop).
 local Promise = require("promise")
 local uv = require("luv")

@@ -1,25 +1,36 @@
 ---@meta promise
 -- LuaCATS definitions for lua-language-server: the functions of the C core
--- (`promise.core`) have no Lua source to read annotations from, so they are
--- declared here. Add this folder to `workspace.library` to get completion.
+-- (`promise.core`) and of the event loop have no annotated Lua source, so
+-- they are declared here, generic over the value of a promise
+-- (`Promise<T>`). The helpers and the I/O modules carry their own
+-- annotations in lua/promise/*.lua. Add this folder (the rock installs it
+-- beside itself) to `workspace.library` to get completion and type checks.
+-- The reference manual is docs/manual/README.md.
 
----@class Promise
+---A promise of a value of type `T`.
+---@class Promise<T>
 local Promise = {}
 
 ---JavaScript's `then`: returns a new promise resolved with what the handler returns.
----@param onFulfilled? fun(value: any): any
+---@generic T, U
+---@param self Promise<T>
+---@param onFulfilled? fun(value: T): U|Promise<U>
 ---@param onRejected? fun(reason: any): any
----@return Promise
+---@return Promise<U>
 function Promise:next(onFulfilled, onRejected) end
 
 ---`p:next(nil, onRejected)`.
+---@generic T
+---@param self Promise<T>
 ---@param onRejected? fun(reason: any): any
----@return Promise
+---@return Promise<T|any>
 function Promise:catch(onRejected) end
 
 ---Runs `onFinally()` when settled; the outcome passes through unless it raises or returns a rejecting promise.
+---@generic T
+---@param self Promise<T>
 ---@param onFinally? fun(): any
----@return Promise
+---@return Promise<T>
 function Promise:finally(onFinally) end
 
 ---`"pending"`, or `"fulfilled", value`, or `"rejected", reason`.
@@ -28,8 +39,10 @@ function Promise:finally(onFinally) end
 function Promise:state() end
 
 ---Runs the luv loop until settled (outside a running loop); returns the value or raises the reason.
+---@generic T
+---@param self Promise<T>
 ---@param timeout_ms? number raise a TimeoutError after this many ms
----@return any
+---@return T
 function Promise:wait(timeout_ms) end
 
 ---@class PromiseError
@@ -43,7 +56,16 @@ function Promise:wait(timeout_ms) end
 ---@field extend fun(self: PromiseErrorClass, name: string): PromiseErrorClass
 
 ---@class PromiseModule
----@overload fun(executor: fun(resolve: fun(value?: any), reject: fun(reason?: any))): Promise
+---@overload fun(executor: fun(resolve: fun(value?: any), reject: fun(reason?: any))): Promise<any>
+---@field AbortController fun(): promise.AbortController
+---@field AbortSignal {abort: (fun(reason?: any): promise.AbortSignal), timeout: (fun(ms: number): promise.AbortSignal), any: (fun(signals: promise.AbortSignal[]): promise.AbortSignal), is: (fun(v: any): boolean)}
+---@field timeout fun(work: Promise<any>|fun(signal: promise.AbortSignal): any, ms: number, opts?: promise.TimeoutOptions): Promise<any>
+---@field retry fun(fn: fun(attempt: integer, signal: promise.AbortSignal): any, opts?: promise.RetryOptions): Promise<any>
+---@field limiter fun(concurrency: number, opts?: promise.LimiterOptions): promise.Limiter
+---@field map fun(list: table, fn: fun(value: any, index: integer, signal: promise.AbortSignal): any, opts?: promise.MapOptions): Promise<table>
+---@field ratelimiter fun(opts: promise.RateLimiterOptions): promise.RateLimiter
+---@field breaker fun(opts?: promise.BreakerOptions): promise.Breaker
+---@field promisify fun(fn: function, opts?: promise.PromisifyOptions): fun(...): Promise<any>
 ---@field Error PromiseErrorClass
 ---@field TypeError PromiseErrorClass
 ---@field AggregateError PromiseErrorClass
@@ -55,29 +77,33 @@ function Promise:wait(timeout_ms) end
 local M = {}
 
 ---Calls `executor(resolve, reject)` at once; an error it raises rejects the promise.
----@param executor fun(resolve: fun(value?: any), reject: fun(reason?: any))
----@return Promise
+---@generic T
+---@param executor fun(resolve: fun(value?: T|Promise<T>), reject: fun(reason?: any))
+---@return Promise<T>
 function M.new(executor) end
 
 ---`v` itself when it is a promise of this library, else a new promise resolved with `v`.
----@param v? any
----@return Promise
+---@generic T
+---@param v? T|Promise<T>
+---@return Promise<T>
 function M.resolve(v) end
 
 ---A new promise rejected with `r`.
 ---@param r? any
----@return Promise
+---@return Promise<any>
 function M.reject(r) end
 
----@return Promise p
----@return fun(value?: any) resolve
+---@generic T
+---@return Promise<T> p
+---@return fun(value?: T|Promise<T>) resolve
 ---@return fun(reason?: any) reject
 function M.withResolvers() end
 
 ---Calls `fn(...)` at once; a promise of its first result, rejected with what it raised.
----@param fn function
+---@generic R
+---@param fn fun(...): R|Promise<R>
 ---@param ... any
----@return Promise
+---@return Promise<R>
 function M.try(fn, ...) end
 
 ---True only for promises of this library.
@@ -86,23 +112,31 @@ function M.try(fn, ...) end
 function M.is(v) end
 
 ---Fulfils with `{v1, ..., vn, n = n}` in input order, or rejects with the first rejection.
----@param list table array-like; `list.n` is honoured
----@return Promise
+---@generic T
+---@param list (T|Promise<T>)[] array-like; `list.n` is honoured
+---@return Promise<T[]>
 function M.all(list) end
+
+---@class PromiseSettled
+---@field status "fulfilled"|"rejected"
+---@field value any   when fulfilled
+---@field reason any  when rejected
 
 ---Fulfils with `{ {status = "fulfilled", value = v} | {status = "rejected", reason = r}, ..., n = n }`.
 ---@param list table
----@return Promise
+---@return Promise<PromiseSettled[]>
 function M.allSettled(list) end
 
 ---Settles like the first element to settle.
----@param list table
----@return Promise
+---@generic T
+---@param list (T|Promise<T>)[]
+---@return Promise<T>
 function M.race(list) end
 
 ---The first fulfilment, or an AggregateError (`errors`) when every element rejects.
----@param list table
----@return Promise
+---@generic T
+---@param list (T|Promise<T>)[]
+---@return Promise<T>
 function M.any(list) end
 
 ---Runs `fn()` on the microtask queue.
@@ -118,21 +152,23 @@ function M.drain() end
 function M.onDrainNeeded(fn) end
 
 ---Returns a function that runs `fn` as an async function and returns a promise of its result.
----@param fn function
----@return fun(...): Promise
+---@generic R
+---@param fn fun(...): R
+---@return fun(...): Promise<R>
 function M.async(fn) end
 
 ---Inside an async function: waits for `v` and returns its value or raises its reason.
----@param v any
----@return any
+---@generic T
+---@param v Promise<T>|T
+---@return T
 function M.await(v) end
 
 ---Replaces the unhandled-rejection reporter (nil restores the default).
----@param fn? fun(reason: any, promise: Promise)
+---@param fn? fun(reason: any, promise: Promise<any>)
 function M.onUnhandledRejection(fn) end
 
 ---Called when a handler is attached to an already reported promise.
----@param fn? fun(promise: Promise)
+---@param fn? fun(promise: Promise<any>)
 function M.onRejectionHandled(fn) end
 
 ---Replaces the reporter of errors raised by microtasks and timer callbacks.
@@ -147,13 +183,16 @@ function M.reportError(err, traceback) end
 ---@class PromiseTimer
 ---@field ref fun(self: PromiseTimer): PromiseTimer
 ---@field unref fun(self: PromiseTimer): PromiseTimer
----@field close fun(self: PromiseTimer)
+---@field hasRef fun(self: PromiseTimer): boolean
+---@field refresh fun(self: PromiseTimer): PromiseTimer  (timeouts and intervals)
+---@field close fun(self: PromiseTimer): PromiseTimer  (timeouts and intervals)
 
 ---Runs `fn(...)` as an async function, then the luv loop until it has nothing left to do.
----@param fn function
+---@generic R
+---@param fn fun(...): R
 ---@param ... any
 ---@return boolean ok
----@return any value_or_reason
+---@return R|any value_or_reason
 function M.run(fn, ...) end
 
 ---@param fn function
@@ -182,10 +221,11 @@ function M.setImmediate(fn, ...) end
 ---@param t? PromiseTimer
 function M.clearImmediate(t) end
 
----A promise fulfilled with `opts.value` after `ms`; `opts.signal` cancels it.
----@param ms number
----@param opts? {value?: any, signal?: table}
----@return Promise
+---A promise fulfilled with `opts.value` after `ms`; `opts.signal` cancels it; `opts.ref = false` lets the loop exit.
+---@generic T
+---@param ms? number
+---@param opts? {value?: T, signal?: promise.AbortSignal, ref?: boolean}
+---@return Promise<T>
 function M.sleep(ms, opts) end
 
 ---The current time in ms, from the real or the fake clock.
@@ -194,8 +234,9 @@ function M.now() end
 
 ---@class PromiseFakeClock
 ---@field now fun(self: PromiseFakeClock): number
----@field advance fun(self: PromiseFakeClock, ms: number)
----@field runAll fun(self: PromiseFakeClock)
+---@field advance fun(self: PromiseFakeClock, ms: number): number
+---@field runAll fun(self: PromiseFakeClock): number
+---@field countTimers fun(self: PromiseFakeClock): integer
 ---@field restore fun(self: PromiseFakeClock)
 
 ---Switches every timer of the library to a virtual clock.

@@ -1,4 +1,4 @@
---- AbortController / AbortSignal (API.md section 4), with the WHATWG DOM
+--- AbortController / AbortSignal (manual: docs/manual/cancellation.md), with the WHATWG DOM
 --- semantics translated into Lua:
 ---
 --- * `AbortController()` -> controller with `.signal` and `:abort([reason])`;

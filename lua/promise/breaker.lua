@@ -1,4 +1,4 @@
---- Circuit breaker (RESILIENCE.md, "Circuit breaker").
+--- Circuit breaker (manual: docs/manual/breaker.md).
 ---
 --- ```lua
 --- local cb = Promise.breaker{ failureThreshold = 3, resetTimeout = 10000 }

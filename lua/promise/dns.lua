@@ -1,4 +1,4 @@
---- Promisified name resolution (IO.md, `require("promise.dns")`).
+--- Promisified name resolution (`require("promise.dns")`; manual: docs/manual/dns.md).
 ---
 --- ```lua
 --- local dns = require("promise.dns")

@@ -1,4 +1,4 @@
---- Error classes (API.md section 3).
+--- Error classes (manual: docs/manual/errors.md).
 ---
 --- Every class is a table, callable as `Cls(message, [fields])` to make an
 --- instance, with `Cls.is(v)` (true for instances of `Cls` and of its

@@ -1,4 +1,4 @@
---- Promisified luv file system (IO.md, `require("promise.fs")`).
+--- Promisified luv file system (`require("promise.fs")`; manual: docs/manual/fs.md).
 ---
 --- ```lua
 --- local fs = require("promise.fs")

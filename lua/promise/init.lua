@@ -1,14 +1,17 @@
 --- luv-promise: JavaScript-style promises for Lua 5.4 on luv.
---- `local Promise = require("promise")`; see README.md and API.md.
+--- `local Promise = require("promise")`; the reference manual is
+--- docs/manual/README.md (start with docs/manual/core.md).
 local core = require("promise.core")
 local errors = require("promise.errors")
 
----@class Promise
----@field next fun(self: Promise, onFulfilled?: function, onRejected?: function): Promise
----@field catch fun(self: Promise, onRejected?: function): Promise
----@field finally fun(self: Promise, onFinally?: function): Promise
----@field state fun(self: Promise): string, any
----@field wait fun(self: Promise, timeout_ms?: number): any
+-- (the methods of promises, generic over their value, are declared in
+-- types/promise.lua; these fields repeat them for tools that read only lua/)
+---@class Promise<T>
+---@field next fun(self: Promise<T>, onFulfilled?: fun(value: T): any, onRejected?: fun(reason: any): any): Promise<any>
+---@field catch fun(self: Promise<T>, onRejected?: fun(reason: any): any): Promise<any>
+---@field finally fun(self: Promise<T>, onFinally?: fun(): any): Promise<T>
+---@field state fun(self: Promise<T>): "pending"|"fulfilled"|"rejected", any
+---@field wait fun(self: Promise<T>, timeout_ms?: number): T
 
 local M = {}
 

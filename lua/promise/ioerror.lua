@@ -1,5 +1,6 @@
---- Shared plumbing of the promisified luv I/O modules (IO.md): luv errors
---- turned into `Promise.IOError`, argument checks, callbacks that drain the
+--- Shared plumbing of the promisified luv I/O modules (manual:
+--- docs/manual/fs.md, net.md, dns.md, process.md): luv errors turned into
+--- `Promise.IOError`, argument checks, callbacks that drain the
 --- microtask queue, and the SIGPIPE guard of streams.
 ---
 --- luv reports errors in two shapes:

@@ -1,4 +1,4 @@
---- Concurrency limiter (RESILIENCE.md, "Concurrency limiter").
+--- Concurrency limiter (manual: docs/manual/limiter.md).
 ---
 --- ```lua
 --- local limit = Promise.limiter(2, { maxQueue = 100 })

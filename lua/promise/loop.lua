@@ -1,4 +1,4 @@
---- luv integration (API.md section 2): `run`, timers, immediates, `sleep`,
+--- luv integration (manual: docs/manual/loop.md): `run`, timers, immediates, `sleep`,
 --- `now`, `p:wait()` and virtual time (`useFakeTimers`).
 ---
 --- Design:
@@ -817,6 +817,7 @@ function M.install(P, core)
   ------------------------------------------------------------- fake timers
 
   ---@class promise.FakeClock
+  ---@field private sched table  the fake scheduler (see newsched)
   local Clock = {}
   Clock.__index = Clock
   Clock.__name = "FakeClock"

@@ -1,4 +1,4 @@
---- `Promise.map(list, fn, [opts])` (RESILIENCE.md, "Concurrency limiter").
+--- `Promise.map(list, fn, [opts])` (manual: docs/manual/map.md).
 ---
 --- Calls `fn(value, index, signal)` for every element of `list` (`list.n`
 --- honoured, so nil holes are elements too) with at most `opts.concurrency`

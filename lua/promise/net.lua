@@ -1,4 +1,4 @@
---- Promisified TCP (IO.md, `require("promise.net")`).
+--- Promisified TCP (`require("promise.net")`; manual: docs/manual/net.md).
 ---
 --- ```lua
 --- local net = require("promise.net")

@@ -1,4 +1,4 @@
---- Child processes (IO.md, `require("promise.process")`).
+--- Child processes (`require("promise.process")`; manual: docs/manual/process.md).
 ---
 --- ```lua
 --- local process = require("promise.process")

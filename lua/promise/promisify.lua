@@ -1,8 +1,8 @@
---- Callbacks to promises (RESILIENCE.md, "Callbacks to promises").
+--- Callbacks to promises (manual: docs/manual/promisify.md).
 ---
 --- ```lua
 --- local stat = Promise.promisify(uv.fs_stat)
---- local st = stat("/etc/hostname"):await()
+--- local st = Promise.await(stat("/etc/hostname"))
 --- ```
 ---
 --- `Promise.promisify(fn, [opts])` returns a function that calls

@@ -1,4 +1,4 @@
---- Rate limiter (RESILIENCE.md, "Rate limiter").
+--- Rate limiter (manual: docs/manual/ratelimiter.md).
 ---
 --- ```lua
 --- local rl = Promise.ratelimiter{ limit = 5, interval = 1000 }

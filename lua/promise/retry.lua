@@ -1,9 +1,9 @@
---- Retry with exponential backoff (RESILIENCE.md, "Retry").
+--- Retry with exponential backoff (manual: docs/manual/retry.md).
 ---
 --- ```lua
---- local body = Promise.retry(function(attempt, signal)
+--- local body = Promise.await(Promise.retry(function(attempt, signal)
 ---   return fetch(url, { signal = signal })
---- end, { retries = 5, minDelay = 200, jitter = "full", attemptTimeout = 2000 }):await()
+--- end, { retries = 5, minDelay = 200, jitter = "full", attemptTimeout = 2000 }))
 --- ```
 ---
 --- * `fn(attempt, signal)` is called (attempt = 1, 2, ...) until the promise

@@ -1,4 +1,4 @@
---- Timeout (RESILIENCE.md, "Timeout").
+--- Timeout (manual: docs/manual/timeout.md).
 ---
 --- ```lua
 --- local v = Promise.await(Promise.timeout(fetch(url), 500))
