@@ -536,7 +536,7 @@ describe("AbortSignal", function()
       assert.has_error(function() AbortSignal.timeout("10") end,
         "bad argument #1 to 'timeout' (number expected, got string)")
       assert.has_error(function() AbortSignal.timeout(-1) end,
-        "bad argument #1 to 'timeout' (non-negative finite number expected, got -1)")
+        "bad argument #1 to 'timeout' (number in [0, 2147483647] expected, got -1)")
       assert.has_error(function() AbortSignal.timeout(0 / 0) end)
       assert.has_error(function() AbortSignal.timeout(math.huge) end)
     end)

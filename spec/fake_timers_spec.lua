@@ -327,7 +327,7 @@ describe("argument checks", function()
       "bad argument #1 to 'useFakeTimers' (number expected, got string)")
     clock = Promise.useFakeTimers()
     assert.has_error(function() clock:advance(-1) end,
-      "bad argument #1 to 'advance' (finite non-negative number expected, got number)")
+      "bad argument #1 to 'advance' (number in [0, 2^53] expected, got -1)")
     assert.has_error(function() clock:advance() end,
       "bad argument #1 to 'advance' (finite non-negative number expected, got nil)")
     assert.has_error(function() clock.advance({}, 1) end,

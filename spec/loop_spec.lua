@@ -638,7 +638,7 @@ describe("p:wait", function()
   it("validates its arguments", function()
     local p = Promise.resolve(1)
     assert.has_error(function() p:wait("x") end,
-      "bad argument #1 to 'wait' (non-negative number expected, got string)")
+      "bad argument #1 to 'wait' (number expected, got string)")
     assert.has_error(function() p.wait({}) end,
       "calling 'wait' on bad self (Promise expected, got table)")
   end)

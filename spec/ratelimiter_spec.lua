@@ -506,8 +506,8 @@ describe("Promise.ratelimiter", function()
     rlerr(nil, "bad argument #1 to 'ratelimiter' %(table expected, got nil%)")
     rlerr({ interval = 1 }, "bad argument #1 to 'ratelimiter' %(field 'limit': positive number expected, got nil%)")
     rlerr({ limit = 0, interval = 1 }, "%(field 'limit': positive number expected, got 0%)")
-    rlerr({ limit = 1, interval = -5 }, "%(field 'interval': positive number expected, got %-5%)")
-    rlerr({ limit = 1, interval = math.huge }, "%(field 'interval': positive number expected, got inf%)")
+    rlerr({ limit = 1, interval = -5 }, "%(field 'interval': number in %(0, 2147483647%] expected, got %-5%)")
+    rlerr({ limit = 1, interval = math.huge }, "%(field 'interval': number in %(0, 2147483647%] expected, got inf%)")
     rlerr({ limit = 1, interval = 1, strategy = "fixed" },
       "%(field 'strategy': \"sliding\" or \"token\" expected, got \"fixed\"%)")
     rlerr({ limit = 1, interval = 1, strategy = "token", burst = 0 },

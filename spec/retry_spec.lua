@@ -532,7 +532,7 @@ describe("Promise.retry (fake clock)", function()
         msg(function() Promise.retry(fn, { retries = 1.5 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'retries': number expected, got string)",
         msg(function() Promise.retry(fn, { retries = "3" }) end))
-      assert.equal("bad argument #2 to 'retry' (field 'minDelay': number >= 0 (finite) expected, got -1)",
+      assert.equal("bad argument #2 to 'retry' (field 'minDelay': number in [0, 2147483647] expected, got -1)",
         msg(function() Promise.retry(fn, { minDelay = -1 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'factor': positive finite number expected, got 0)",
         msg(function() Promise.retry(fn, { factor = 0 }) end))
@@ -543,7 +543,8 @@ describe("Promise.retry (fake clock)", function()
         msg(function() Promise.retry(fn, { shouldRetry = false }) end))
       assert.equal("bad argument #2 to 'retry' (field 'signal': AbortSignal expected, got table)",
         msg(function() Promise.retry(fn, { signal = {} }) end))
-      assert.equal("bad argument #2 to 'retry' (field 'attemptTimeout': number in [0, 2147483647] expected, got -5)",
+      assert.equal("bad argument #2 to 'retry' (field 'attemptTimeout': "
+        .. "number in [0, 2147483647] or math.huge expected, got -5)",
         msg(function() Promise.retry(fn, { attemptTimeout = -5 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'minDelay' (500) exceeds field 'maxDelay' (100))",
         msg(function() Promise.retry(fn, { minDelay = 500, maxDelay = 100 }) end))

@@ -577,9 +577,11 @@ local function breaker(opts)
     bad("resetTimeout", "number >= 0 or function", rt)
   end
   local timeout = opts.timeout
-  if timeout ~= nil and not (type(timeout) == "number" and timeout > 0 and timeout < huge) then
-    bad("timeout", "positive number", timeout)
+  -- a timer's delay: at most 2^31 - 1 ms; math.huge is no timeout at all
+  if timeout ~= nil and util.msproblem(timeout, true, true) then
+    bad("timeout", ("number in (0, %d] or math.huge"):format(util.TIMEOUT_MAX), timeout)
   end
+  if timeout == huge then timeout = nil end
   if opts.isFailure ~= nil and not is_callable(opts.isFailure) then bad("isFailure", "function", opts.isFailure) end
   if opts.fallback ~= nil and not is_callable(opts.fallback) then bad("fallback", "function", opts.fallback) end
 
