@@ -1,7 +1,6 @@
 -- RESILIENCE.md "Retry": Promise.retry, on the fake clock (exact delays,
 -- fixed random source) and once on the real loop.
 local Promise = require("promise")
-local uv = require("luv")
 local H = require("spec.support.helpers")
 
 local clock
@@ -561,16 +560,17 @@ describe("Promise.retry (real loop)", function()
   end)
 
   it("retries on real time and leaves no active handle", function()
-    local t0 = uv.hrtime()
+    local t0 = Promise.now()
     local starts = {}
     local v = Promise.retry(function(n)
-      starts[n] = (uv.hrtime() - t0) / 1e6
+      starts[n] = Promise.now() - t0
       if n < 3 then return Promise.reject("not yet") end
       return "done"
     end, { minDelay = 10, jitter = "none" }):wait()
     assert.equal("done", v)
     assert.equal(3, #starts)
-    assert.is_true(starts[2] >= 9 and starts[3] >= starts[2] + 19, table.concat(starts, ", "))
-    assert.is_true(starts[3] < 1000)
+    -- the loop's clock, which the timers use: a delay is never cut short
+    -- (and a slow machine only makes it longer, so no upper bound)
+    assert.is_true(starts[2] >= 10 and starts[3] >= starts[2] + 20, table.concat(starts, ", "))
   end)
 end)
