@@ -225,7 +225,7 @@ end
 --- A signal that aborts with a `TimeoutError` after `ms` milliseconds. Its
 --- timer (`Promise.setTimeout`, so fake timers apply) is unref'd: it does not
 --- keep the loop alive.
----@param ms number
+---@param ms number in [0, 2^31 - 1]
 ---@return promise.AbortSignal
 function M.AbortSignal.timeout(ms)
   -- as in Node, no "never" (math.huge) here; and a delay the timer cannot

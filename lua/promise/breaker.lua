@@ -543,7 +543,7 @@ end
 ---@field resetTimeout? number|fun(timesOpened: integer): number  ms open (default 30000)
 ---@field halfOpenMax? integer       trial calls at once (default 1)
 ---@field successThreshold? integer  trial successes that close (default 1)
----@field timeout? number            ms before a call counts as failed
+---@field timeout? number            ms before a call counts as failed, in (0, 2^31 - 1]; math.huge: none
 ---@field isFailure? fun(err: any): boolean
 ---@field fallback? fun(err: any, ...): any
 

@@ -763,7 +763,8 @@ function M.install(P, core)
   end
 
   --- Runs the luv loop until `self` settles; returns its value or raises its
-  --- reason. Raises a TimeoutError after `timeout_ms`.
+  --- reason. Raises a TimeoutError after `timeout_ms`, a number in
+  --- [0, 2^31 - 1]; `math.huge` (or nil) waits without a time limit.
   ---@param self Promise
   ---@param timeout_ms? number
   ---@return any

@@ -74,7 +74,7 @@ local RateLimiter = {}
 
 ---@class promise.RateLimiterOptions
 ---@field limit number                  units per interval (> 0)
----@field interval number               ms (> 0)
+---@field interval number               ms, in (0, 2^31 - 1]
 ---@field strategy "sliding"|"token"?   default "sliding"
 ---@field burst number?                 token bucket capacity, default limit
 ---@field maxQueue number?              default math.huge
