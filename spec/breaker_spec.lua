@@ -646,7 +646,8 @@ describe("Promise.breaker", function()
           "bad argument #1 to 'breaker' (field 'successThreshold': integer >= 1 expected, got number 0)" },
         { { resetTimeout = -1 },
           "bad argument #1 to 'breaker' (field 'resetTimeout': number >= 0 or function expected, got number -1)" },
-        { { timeout = 0 }, "bad argument #1 to 'breaker' (field 'timeout': positive number expected, got number 0)" },
+        { { timeout = 0 }, "bad argument #1 to 'breaker' (field 'timeout': "
+          .. "number in (0, 2147483647] or math.huge expected, got number 0)" },
         { { isFailure = true }, "bad argument #1 to 'breaker' (field 'isFailure': function expected, got boolean)" },
         { { fallback = "x" }, "bad argument #1 to 'breaker' (field 'fallback': function expected, got string \"x\")" },
         { { window = 10 }, "bad argument #1 to 'breaker' (field 'window': table expected, got number 10)" },

@@ -34,14 +34,16 @@ describe("useFakeTimers", function()
     assert.equal(5250, Promise.now())
   end)
 
-  it("settles sleep(1000) on advance(1000), not on advance(999), without waiting", function()
+  it("settles sleep(60000) on advance(60000), not on advance(59999), without waiting", function()
     local t0 = uv.hrtime()
-    local p = Promise.sleep(1000, { value = "late" })
-    clock:advance(999)
+    local p = Promise.sleep(60000, { value = "late" })
+    clock:advance(59999)
     assert.equal("pending", (p:state()))
     clock:advance(1)
     assert.same({ "fulfilled", "late" }, { p:state() })
-    assert.is_true((uv.hrtime() - t0) / 1e6 < 200, "fake time must not wait for real")
+    -- a real bound is the point here: waiting for real would take a whole
+    -- minute, so even a loaded machine under valgrind stays far below it
+    assert.is_true((uv.hrtime() - t0) / 1e6 < 60000, "fake time must not wait for real")
   end)
 
   it("arms no uv handle while fake timers are pending", function()
@@ -51,9 +53,9 @@ describe("useFakeTimers", function()
     Promise.sleep(100)
     assert.same({}, active_handles())
     assert.equal(4, clock:countTimers())
-    local t0 = uv.hrtime()
-    uv.run()  -- fake timers do not keep the real loop alive
-    assert.is_true((uv.hrtime() - t0) / 1e6 < 200)
+    assert.equal(0, H.live_handles())
+    uv.run()  -- fake timers do not keep the real loop alive: returns at once
+    assert.equal(4, clock:countTimers())  -- and none of them ran
   end)
 
   it("fires due timers in deadline order, with the clock at each deadline", function()
@@ -327,7 +329,7 @@ describe("argument checks", function()
       "bad argument #1 to 'useFakeTimers' (number expected, got string)")
     clock = Promise.useFakeTimers()
     assert.has_error(function() clock:advance(-1) end,
-      "bad argument #1 to 'advance' (finite non-negative number expected, got number)")
+      "bad argument #1 to 'advance' (number in [0, 2^53] expected, got -1)")
     assert.has_error(function() clock:advance() end,
       "bad argument #1 to 'advance' (finite non-negative number expected, got nil)")
     assert.has_error(function() clock.advance({}, 1) end,

@@ -186,13 +186,16 @@ describe("net echo server and client", function()
   it("server:close{force = true} closes the connections; their handlers end quietly", function()
     local log = run(function()
       local out = {}
+      local reading, is_reading = Promise.withResolvers()
       local server = listen(function(sock)
-        local ok, err = pcall(await, sock:read())
+        local p = sock:read()
+        is_reading()
+        local ok, err = pcall(await, p)
         out[#out + 1] = ok and "read" or err.code
         error(err, 0)  -- ERR_SOCKET_CLOSED after a forced close is not reported
       end)
       local c = await(net.connect{ port = server.port })
-      await(Promise.sleep(10))
+      await(reading)  -- the connection is accepted and its handler reads
       await(server:close{ force = true })
       local got = tostring(await(c:read()))  -- end of stream
       out[#out + 1] = got
@@ -230,8 +233,13 @@ describe("net backpressure", function()
         end
       end)
       local c = await(net.connect{ port = server.port })
-      await(Promise.sleep(150))
-      local stalled = written
+      -- until the writer has stalled (the kernel's buffers are full): no
+      -- progress over 50 ms, however long filling them takes on this machine
+      local stalled
+      repeat
+        stalled = written
+        await(Promise.sleep(50))
+      until written > 0 and written == stalled
       local first = await(c:read())
       await(Promise.sleep(50))
       local out = {
@@ -285,9 +293,10 @@ describe("net errors", function()
 
   it("writing to a peer that went away fails with EPIPE or ECONNRESET (no SIGPIPE) and closes", function()
     local code, after = table.unpack(run(function()
-      local server = listen(function(sock) sock:close() end)
+      local closed, on_closed = Promise.withResolvers()
+      local server = listen(function(sock) await(sock:close()); on_closed() end)
       local c = await(net.connect{ port = server.port })
-      await(Promise.sleep(20))
+      await(closed)  -- the peer has gone away (not "20 ms have passed")
       local err
       for _ = 1, 100 do
         local ok, e = pcall(await, c:write(("y"):rep(65536)))
@@ -373,8 +382,10 @@ describe("net cancellation with opts.signal", function()
     local peer
     local log = run(function()
       local out = {}
+      local peer_done, on_peer_done = Promise.withResolvers()
       local server = listen(function(sock)
         peer = "peer read " .. tostring(await(sock:read()))
+        on_peer_done()
       end)
       local c = await(net.connect{ port = server.port })
       local ac = Promise.AbortController()
@@ -385,7 +396,7 @@ describe("net cancellation with opts.signal", function()
       out[#out + 1] = e == reason and "rejected with the reason" or tostring(e)
       out[#out + 1] = c.handle == nil and "handle closed" or "handle open"
       out[#out + 1] = rejection(c:read()).code
-      await(Promise.sleep(10))
+      await(peer_done)  -- before run() force-closes the server
       return out
     end)
     assert.same({ "rejected with the reason", "handle closed", "ERR_SOCKET_CLOSED" }, log)
@@ -396,9 +407,11 @@ describe("net cancellation with opts.signal", function()
     local err = run(function()
       local server = listen(function(sock) await(sock:read()) end)
       local c = await(net.connect{ port = server.port })
-      local t0 = uv.hrtime()
+      local t0 = Promise.now()
       local e = rejection(c:readLine{ signal = Promise.AbortSignal.timeout(30) })
-      assert.is_true((uv.hrtime() - t0) / 1e6 >= 25)
+      -- the loop's clock, which timers use: never early; no upper bound (the
+      -- peer never writes, so only the signal can end the read)
+      assert.is_true(Promise.now() - t0 >= 30)
       return e
     end)
     assert.is_true(Promise.TimeoutError.is(err))

@@ -1,7 +1,6 @@
 -- docs/manual/retry.md: Promise.retry, on the fake clock (exact delays,
 -- fixed random source) and once on the real loop.
 local Promise = require("promise")
-local uv = require("luv")
 local H = require("spec.support.helpers")
 
 local clock
@@ -532,7 +531,7 @@ describe("Promise.retry (fake clock)", function()
         msg(function() Promise.retry(fn, { retries = 1.5 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'retries': number expected, got string)",
         msg(function() Promise.retry(fn, { retries = "3" }) end))
-      assert.equal("bad argument #2 to 'retry' (field 'minDelay': number >= 0 (finite) expected, got -1)",
+      assert.equal("bad argument #2 to 'retry' (field 'minDelay': number in [0, 2147483647] expected, got -1)",
         msg(function() Promise.retry(fn, { minDelay = -1 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'factor': positive finite number expected, got 0)",
         msg(function() Promise.retry(fn, { factor = 0 }) end))
@@ -543,7 +542,8 @@ describe("Promise.retry (fake clock)", function()
         msg(function() Promise.retry(fn, { shouldRetry = false }) end))
       assert.equal("bad argument #2 to 'retry' (field 'signal': AbortSignal expected, got table)",
         msg(function() Promise.retry(fn, { signal = {} }) end))
-      assert.equal("bad argument #2 to 'retry' (field 'attemptTimeout': number in [0, 2147483647] expected, got -5)",
+      assert.equal("bad argument #2 to 'retry' (field 'attemptTimeout': "
+        .. "number in [0, 2147483647] or math.huge expected, got -5)",
         msg(function() Promise.retry(fn, { attemptTimeout = -5 }) end))
       assert.equal("bad argument #2 to 'retry' (field 'minDelay' (500) exceeds field 'maxDelay' (100))",
         msg(function() Promise.retry(fn, { minDelay = 500, maxDelay = 100 }) end))
@@ -560,16 +560,17 @@ describe("Promise.retry (real loop)", function()
   end)
 
   it("retries on real time and leaves no active handle", function()
-    local t0 = uv.hrtime()
+    local t0 = Promise.now()
     local starts = {}
     local v = Promise.retry(function(n)
-      starts[n] = (uv.hrtime() - t0) / 1e6
+      starts[n] = Promise.now() - t0
       if n < 3 then return Promise.reject("not yet") end
       return "done"
     end, { minDelay = 10, jitter = "none" }):wait()
     assert.equal("done", v)
     assert.equal(3, #starts)
-    assert.is_true(starts[2] >= 9 and starts[3] >= starts[2] + 19, table.concat(starts, ", "))
-    assert.is_true(starts[3] < 1000)
+    -- the loop's clock, which the timers use: a delay is never cut short
+    -- (and a slow machine only makes it longer, so no upper bound)
+    assert.is_true(starts[2] >= 10 and starts[3] >= starts[2] + 20, table.concat(starts, ", "))
   end)
 end)

@@ -17,6 +17,7 @@
 --- collected, except while it has abort listeners (it must then still fire).
 
 local errors = require("promise.errors")
+local util = require("promise.util")
 
 local type, error, setmetatable, getmetatable, rawget, pairs, xpcall, tostring, sort =
   type, error, setmetatable, getmetatable, rawget, pairs, xpcall, tostring, table.sort
@@ -224,15 +225,12 @@ end
 --- A signal that aborts with a `TimeoutError` after `ms` milliseconds. Its
 --- timer (`Promise.setTimeout`, so fake timers apply) is unref'd: it does not
 --- keep the loop alive.
----@param ms number
+---@param ms number in [0, 2^31 - 1]
 ---@return promise.AbortSignal
 function M.AbortSignal.timeout(ms)
-  if type(ms) ~= "number" then
-    error("bad argument #1 to 'timeout' (number expected, got " .. type(ms) .. ")", 2)
-  end
-  if ms ~= ms or ms < 0 or ms == math.huge then
-    error("bad argument #1 to 'timeout' (non-negative finite number expected, got " .. tostring(ms) .. ")", 2)
-  end
+  -- as in Node, no "never" (math.huge) here; and a delay the timer cannot
+  -- hold is refused rather than clamped to 1 ms
+  util.checkms(1, "timeout", ms)
   local Promise = require("promise")
   local sig = new_signal()
   local timer = Promise.setTimeout(function()

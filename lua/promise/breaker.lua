@@ -543,7 +543,7 @@ end
 ---@field resetTimeout? number|fun(timesOpened: integer): number  ms open (default 30000)
 ---@field halfOpenMax? integer       trial calls at once (default 1)
 ---@field successThreshold? integer  trial successes that close (default 1)
----@field timeout? number            ms before a call counts as failed
+---@field timeout? number            ms before a call counts as failed, in (0, 2^31 - 1]; math.huge: none
 ---@field isFailure? fun(err: any): boolean
 ---@field fallback? fun(err: any, ...): any
 
@@ -577,9 +577,11 @@ local function breaker(opts)
     bad("resetTimeout", "number >= 0 or function", rt)
   end
   local timeout = opts.timeout
-  if timeout ~= nil and not (type(timeout) == "number" and timeout > 0 and timeout < huge) then
-    bad("timeout", "positive number", timeout)
+  -- a timer's delay: at most 2^31 - 1 ms; math.huge is no timeout at all
+  if timeout ~= nil and util.msproblem(timeout, true, true) then
+    bad("timeout", ("number in (0, %d] or math.huge"):format(util.TIMEOUT_MAX), timeout)
   end
+  if timeout == huge then timeout = nil end
   if opts.isFailure ~= nil and not is_callable(opts.isFailure) then bad("isFailure", "function", opts.isFailure) end
   if opts.fallback ~= nil and not is_callable(opts.fallback) then bad("fallback", "function", opts.fallback) end
 

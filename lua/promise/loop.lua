@@ -33,16 +33,20 @@ local type, error, tostring, select, xpcall, setmetatable, getmetatable =
   type, error, tostring, select, xpcall, setmetatable, getmetatable
 local pack, unpack = table.pack, table.unpack
 local traceback = debug.traceback
-local ceil, floor = math.ceil, math.floor
+local ceil, floor, huge = math.ceil, math.floor, math.huge
 
 local M = {}
 
 --- Largest delay accepted by setTimeout, as in Node (2^31 - 1 ms).
-local TIMEOUT_MAX = 2147483647
+local TIMEOUT_MAX = util.TIMEOUT_MAX
+--- Bound on fake clock times and steps: every integer up to 2^53 is exact
+--- in a float, and sums of such values cannot wrap around as integers do.
+local FAKE_MAX = 2^53
 --- Bound on the number of timers `clock:runAll()` fires.
 local RUNALL_LIMIT = 100000
 
 local is_callable, typename, argerror = util.is_callable, util.typename, util.argerror
+local checkms = util.checkms
 
 --- Timer and immediate objects are arrays with a metatable (a hash part
 --- of ten named fields would cost ~450 bytes per timer; five array slots
@@ -759,7 +763,8 @@ function M.install(P, core)
   end
 
   --- Runs the luv loop until `self` settles; returns its value or raises its
-  --- reason. Raises a TimeoutError after `timeout_ms`.
+  --- reason. Raises a TimeoutError after `timeout_ms`, a number in
+  --- [0, 2^31 - 1]; `math.huge` (or nil) waits without a time limit.
   ---@param self Promise
   ---@param timeout_ms? number
   ---@return any
@@ -767,9 +772,10 @@ function M.install(P, core)
     if not P.is(self) then
       error(("calling 'wait' on bad self (Promise expected, got %s)"):format(typename(self)), 2)
     end
-    if timeout_ms ~= nil and (type(timeout_ms) ~= "number" or timeout_ms ~= timeout_ms or timeout_ms < 0) then
-      argerror(1, "wait", "non-negative number", timeout_ms)
-    end
+    -- math.huge: no timeout; nothing out of the timer's range reaches luv
+    -- (uv timer_start raised on math.huge and left the uv timer armed: the
+    -- next re-arm then raised inside a luv callback and killed the process)
+    if timeout_ms ~= nil then checkms(1, "wait", timeout_ms, true) end
     checkidle("wait")
     local state, v = self:state()
     if state == "rejected" then
@@ -781,7 +787,7 @@ function M.install(P, core)
       state, v = self:state()
       if state == "pending" then
         local timedout, timer = false, nil
-        if timeout_ms then
+        if timeout_ms and timeout_ms ~= huge then
           -- always real time: fake timers do not stop a wait from ending
           timer = newtimer(real, function() timedout = true end,
                            timeout_ms, false, nil)
@@ -859,11 +865,17 @@ function M.install(P, core)
   ---@return number
   function Clock:advance(ms)
     checkclock(self, "advance")
-    if type(ms) ~= "number" or ms ~= ms or ms < 0 or ms == math.huge then
-      argerror(1, "advance", "finite non-negative number", ms)
+    if type(ms) ~= "number" then argerror(1, "advance", "finite non-negative number", ms) end
+    if not (ms >= 0 and ms <= FAKE_MAX) then
+      error(("bad argument #1 to 'advance' (number in [0, 2^53] expected, got %s)")
+        :format(tostring(ms)), 2)
     end
     local s = self.sched
     local target = s.now + ms
+    if target > FAKE_MAX then
+      error(("advance: the fake time would pass 2^53 ms (now %s, step %s)")
+        :format(tostring(s.now), tostring(ms)), 2)
+    end
     drainnow()
     while s == fake and s.n > 0 and first(s)[DEADLINE] <= target do
       firefake(s)
@@ -920,8 +932,12 @@ function M.install(P, core)
   ---@param start_ms? number
   ---@return promise.FakeClock
   function P.useFakeTimers(start_ms)
-    if start_ms ~= nil and (type(start_ms) ~= "number" or start_ms ~= start_ms) then
-      argerror(1, "useFakeTimers", "number", start_ms)
+    if start_ms ~= nil then
+      if type(start_ms) ~= "number" then argerror(1, "useFakeTimers", "number", start_ms) end
+      if not (start_ms >= -FAKE_MAX and start_ms <= FAKE_MAX) then
+        error(("bad argument #1 to 'useFakeTimers' (number in [-2^53, 2^53] expected, got %s)")
+          :format(tostring(start_ms)), 2)
+      end
     end
     if fake then
       error("useFakeTimers: fake timers are already installed (call clock:restore() first)", 2)

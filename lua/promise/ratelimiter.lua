@@ -74,7 +74,7 @@ local RateLimiter = {}
 
 ---@class promise.RateLimiterOptions
 ---@field limit number                  units per interval (> 0)
----@field interval number               ms (> 0)
+---@field interval number               ms, in (0, 2^31 - 1]
 ---@field strategy "sliding"|"token"?   default "sliding"
 ---@field burst number?                 token bucket capacity, default limit
 ---@field maxQueue number?              default math.huge
@@ -180,25 +180,27 @@ local function token_restamp(_, now)
 end
 
 -- Token bucket, in units of 1/interval token: refilled by `limit` units per
--- ms, capacity burst * interval, a cost c needs c * interval units.
+-- ms, capacity burst * interval, a cost c needs c * interval units. The
+-- units are floats (flimit, finterval): products of integer options (a
+-- limit of 2^62, say) would wrap around.
 local function token_refill(st, now)
   local elapsed = now - st.stamp
   if elapsed > 0 then
-    st.units = min(st.maxUnits, st.units + elapsed * st.limit)
+    st.units = min(st.maxUnits, st.units + elapsed * st.flimit)
   end
   st.stamp = now -- also when the clock was switched (fake timers) and went back
 end
 
 local function token_wait(st, cost, now)
   token_refill(st, now)
-  local missing = cost * st.interval - st.units
+  local missing = cost * st.finterval - st.units
   if missing <= 0 then return 0 end
-  return ceil(missing / st.limit)
+  return ceil(missing / st.flimit)
 end
 
 local function token_take(st, cost, now)
   token_refill(st, now)
-  st.units = st.units - cost * st.interval
+  st.units = st.units - cost * st.finterval
 end
 
 ---------------------------------------------------------------------------
@@ -250,10 +252,12 @@ function process(st)
         if st.timerAt ~= at then
           stop_timer(st)
           st.timerAt = at
+          -- a wait longer than a timer holds is served in steps (setTimeout
+          -- would clamp it to 1 ms): the timer fires early and re-checks
           st.timer = Promise.setTimeout(function()
             st.timer, st.timerAt = nil, nil
             process(st)
-          end, delay)
+          end, min(delay, util.TIMEOUT_MAX))
         end
         break
       end
@@ -418,7 +422,10 @@ local function ratelimiter(opts)
   end
   local limit, interval = opts.limit, opts.interval
   if not positive_finite(limit) then bad("limit", "positive number", limit) end
-  if not positive_finite(interval) then bad("interval", "positive number", interval) end
+  -- the interval bounds timer delays: at most 2^31 - 1 ms
+  if util.msproblem(interval, false, true) then
+    bad("interval", ("number in (0, %d]"):format(util.TIMEOUT_MAX), interval)
+  end
   local strategy = opts.strategy
   if strategy == nil then strategy = "sliding" end
   if strategy ~= "sliding" and strategy ~= "token" then
@@ -451,7 +458,8 @@ local function ratelimiter(opts)
     st.wait, st.take, st.restamp = sliding_wait, sliding_take, sliding_restamp
   else
     st.capacity = burst
-    st.maxUnits = burst * interval
+    st.flimit, st.finterval = limit + 0.0, interval + 0.0
+    st.maxUnits = burst * st.finterval
     st.units = st.maxUnits
     st.stamp = Promise.now()
     st.wait, st.take, st.restamp = token_wait, token_take, token_restamp

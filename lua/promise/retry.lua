@@ -17,7 +17,11 @@
 ---   min(maxDelay, U(minDelay, 3 * prev)) where prev is the previous delay
 ---   (minDelay at first); `"none"` d. U(a, b) is `a + random() * (b - a)`.
 ---   Delays are not rounded (an integral delay is given as a Lua integer);
----   a timer counts a delay below 1 ms as 1 ms.
+---   a timer counts a delay below 1 ms as 1 ms. No delay exceeds 2^31 - 1
+---   ms (the longest a timer waits), whatever maxDelay is.
+--- * Durations: minDelay and attemptTimeout are numbers in [0, 2^31 - 1]
+---   (attemptTimeout may be math.huge: no per-attempt timeout); maxDelay
+---   and maxElapsed are numbers >= 0 or math.huge.
 --- * `onRetry(err, n, delay)` is called before each wait.
 --- * `attemptTimeout`: an attempt not settled after that many ms has its
 ---   signal aborted with a `TimeoutError` ("attempt <n> timed out after
@@ -73,7 +77,9 @@ local CHECKS = {
       return "integer >= 0 or math.huge expected, got " .. tostring(v)
     end
   end,
-  minDelay = number_ge(0, false),
+  -- delays reach a timer: at most 2^31 - 1 ms; maxDelay is only a cap, so
+  -- math.huge (no cap) is fine
+  minDelay = function(v) return util.msproblem(v) end,
   maxDelay = number_ge(0, true),
   factor = function(v)
     if type(v) ~= "number" then return "number expected, got " .. type(v) end
@@ -87,12 +93,7 @@ local CHECKS = {
   end,
   shouldRetry = callable,
   onRetry = callable,
-  attemptTimeout = function(v)
-    if type(v) ~= "number" then return "number expected, got " .. type(v) end
-    if not (v >= 0 and v <= 2147483647) then
-      return "number in [0, 2147483647] expected, got " .. tostring(v)
-    end
-  end,
+  attemptTimeout = function(v) return util.msproblem(v, true) end,  -- math.huge: none
   maxElapsed = number_ge(0, true),
   signal = function(v)
     if not Promise.AbortSignal.is(v) then return "AbortSignal expected, got " .. type(v) end
@@ -148,6 +149,7 @@ local function retry(fn, opts)
   local shouldRetry = opts.shouldRetry or default_should_retry
   local onRetry = opts.onRetry
   local attemptTimeout = opts.attemptTimeout
+  if attemptTimeout == huge then attemptTimeout = nil end
   local maxElapsed = opts.maxElapsed
   local signal = opts.signal
   local random = opts.random or math.random
@@ -164,6 +166,9 @@ local function retry(fn, opts)
   local current       -- the running attempt: { ctl = AbortController, timer = timer? }
   local delaytimer    -- the timer of the wait between attempts
   local prev = minDelay  -- previous delay, for "decorrelated"
+  -- no delay exceeds what a timer holds (a longer one would be clamped to
+  -- 1 ms by setTimeout); capping before the jitter keeps every delay finite
+  local cap = min(maxDelay, util.TIMEOUT_MAX)
   local unsubscribe
 
   local function finish(ok, v)
@@ -193,7 +198,7 @@ local function retry(fn, opts)
     if minDelay == 0 then
       d = 0
     else
-      d = min(maxDelay, minDelay * factor ^ (n - 1))
+      d = min(cap, minDelay * factor ^ (n - 1))
     end
     if jitter == "full" then
       d = uniform() * d
@@ -201,7 +206,7 @@ local function retry(fn, opts)
       d = d / 2 + uniform() * (d / 2)
     elseif jitter == "decorrelated" then
       local hi = 3 * prev
-      d = min(maxDelay, minDelay + uniform() * (hi - minDelay))
+      d = min(cap, minDelay + uniform() * (hi - minDelay))
       prev = d
     end
     return tointeger(d) or d

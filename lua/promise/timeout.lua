@@ -34,8 +34,6 @@ local type, error, tostring, pcall, pairs =
   type, error, tostring, pcall, pairs
 local floor, huge = math.floor, math.huge
 
---- Largest delay a timer accepts (Node's TIMEOUT_MAX).
-local TIMEOUT_MAX = 2147483647
 
 local is_callable = util.is_callable
 
@@ -89,13 +87,7 @@ local function timeout(work, ms, opts)
   if not isfn and not Promise.is(work) and not is_thenable(work) then
     error(("bad argument #1 to 'timeout' (promise or function expected, got %s)"):format(type(work)), 2)
   end
-  if type(ms) ~= "number" then
-    error(("bad argument #2 to 'timeout' (number expected, got %s)"):format(type(ms)), 2)
-  end
-  if ms ~= huge and not (ms >= 0 and ms <= TIMEOUT_MAX) then
-    error(("bad argument #2 to 'timeout' (number in [0, %d] or math.huge expected, got %s)")
-      :format(TIMEOUT_MAX, tostring(ms)), 2)
-  end
+  util.checkms(2, "timeout", ms, true)  -- math.huge: never times out
   if opts ~= nil then
     if type(opts) ~= "table" then
       error(("bad argument #3 to 'timeout' (table expected, got %s)"):format(type(opts)), 2)
