@@ -114,6 +114,24 @@ local function run_loop(ms, done)
   uv.run("nowait")
 end
 
+--- Ends the child, closing the Lua state (so that finalizers run) once no
+--- luv request is in flight: luv may crash when the state is closed under
+--- a thread-pool request (a uv.fs_scandir of a too-long name, then
+--- os.exit(0, true), crashes one time in ten). Handles are unreferenced so
+--- that only requests keep the loop alive; after a second with requests
+--- still in flight, exits without closing the state.
+local function finish()
+  uv.walk(function(h) if not h:is_closing() then h:unref() end end)
+  local tick = uv.new_timer()
+  tick:start(10, 10, function() end)
+  tick:unref()
+  local start = uv.now()
+  while uv.loop_alive() and uv.now() - start < 1000 do uv.run("once") end
+  tick:close()
+  uv.run("nowait")  -- runs the close callbacks
+  os.exit(0, not uv.loop_alive())
+end
+
 --- The objects whose methods are fuzzed, made on demand; each maker returns
 --- the object (may wait on the loop).
 ---@param P table the promise module
@@ -314,10 +332,18 @@ local function child(root, case)
   math.randomseed(SEED, hash(target_name) * 1000 + variant)
   local rand = math.random
   local shown = {}
-  if variant <= #extremes then  -- the variants first try each extreme as argument #1
-    nargs = variant == 0 and 0 or 1
-    if nargs == 1 then args[1], shown[1] = extremes[variant][2], extremes[variant][1] end
-  else
+  local E = #extremes
+  if variant <= 3 * E then
+    -- variant (k - 1) * E + j: extreme j as argument #k, the arguments
+    -- before it plausible (so deeper checks are reached); 0: no argument
+    local k, j = (variant - 1) // E + 1, (variant - 1) % E + 1
+    nargs = variant == 0 and 0 or k
+    for i = 1, nargs - 1 do
+      local e = rand(1, 3) == 1 and options(rand) or plausible[rand(1, #plausible)]
+      args[i], shown[i] = e[2], e[1]
+    end
+    if nargs > 0 then args[k], shown[k] = extremes[j][2], extremes[j][1] end
+  else  -- random arguments
     nargs = rand(1, 4)
     for i = 1, nargs do
       local r = rand(1, 10)
@@ -328,7 +354,7 @@ local function child(root, case)
   end
   local fn, self_shown = target.fn, nil
   if target.method then
-    if variant > #extremes and rand(1, 10) == 1 then  -- a wrong self
+    if variant > 3 * E and rand(1, 10) == 1 then  -- a wrong self
       local e = extremes[rand(1, #extremes)]
       self_obj, self_shown = e[2], e[1]
     end
@@ -364,7 +390,7 @@ local function child(root, case)
   for _, u in ipairs(uncaught) do io.stdout:write("FUZZ-UNCAUGHT\t", (u:gsub("\n", "\\n")), "\n") end
   io.stdout:write("FUZZ-RESULT\t", outcome, "\t", (detail:gsub("\n", "\\n")), "\n")
   io.stdout:flush()
-  os.exit(0, true)
+  finish()
 end
 
 -- }===================================================================
@@ -396,7 +422,7 @@ local function spawn_case(root, base, case, timeout_ms, done)
   local stdout, stderr = uv.new_pipe(false), uv.new_pipe(false)
   local out, err, open, result = {}, {}, 3, { case = case }
   local handle, pid, timer
-  local function finish()
+  local function closed()
     open = open - 1
     if open > 0 then return end
     if pid then uv.kill(-pid, "sigkill") end  -- leftover grandchildren
@@ -417,7 +443,7 @@ local function spawn_case(root, base, case, timeout_ms, done)
   }, function(code, signal)
     result.status, result.signal = code, signal
     handle:close()
-    finish()
+    closed()
   end)
   timer = uv.new_timer()
   if not handle then
@@ -437,7 +463,7 @@ local function spawn_case(root, base, case, timeout_ms, done)
         if #table.concat(buf) < 65536 then buf[#buf + 1] = data end
       else
         pipe[1]:close()
-        finish()
+        closed()
       end
     end)
   end
