@@ -39,7 +39,7 @@ local SETTLE_MS = 30                -- a case's loop runs at most this long afte
 --- Messages of Lua errors that are correct answers but read like a bug inside
 --- the library rather than a clear refusal: listed, not counted as failures.
 local UNCLEAR = { "attempt to ", "no integer representation", "Failure to allocate", "stack overflow" }
-local VARIANTS = 400                -- variants per target (the budget stops first)
+local RANDOM_VARIANTS = 200         -- random argument lists per target (the budget stops first)
 
 local getenv = os.getenv
 local SEED = math.tointeger(tonumber(getenv("FUZZ_SEED") or "1")) or 1
@@ -211,6 +211,19 @@ local function walk_methods(obj, kind, out)
   end
 end
 
+--- How many arguments are worth fuzzing one by one: the parameters of a Lua
+--- function (one more for a vararg one; self not counted), from 1 to 3; 3
+--- for a C function.
+---@param fn function
+---@param is_method boolean
+---@return integer
+local function arity(fn, is_method)
+  local info = debug.getinfo(fn, "Su")
+  if info.what == "C" then return 3 end
+  local n = info.nparams - (is_method and 1 or 0) + (info.isvararg and 1 or 0)
+  return math.max(1, math.min(3, n))
+end
+
 --- All targets, in a fixed order. Makes every object once.
 local function all_targets(P, mods, makers)
   local out, seen = {}, {}
@@ -307,8 +320,16 @@ local function child(root, case)
   end)
   P.onUnhandledRejection(function() rejections = rejections + 1 end)
   local makers = object_makers(P, mods)
-  if target_name == "--list" then
-    for _, t in ipairs(all_targets(P, mods, makers)) do print(t.name) end
+  if target_name == "--list" then  -- the pool's size, its numbers, the targets and their arities
+    local extremes = value_pool(P, option_names(root))
+    local numbers = {}
+    for j, e in ipairs(extremes) do
+      if type(e[2]) == "number" then numbers[#numbers + 1] = j end
+    end
+    print(("extremes\t%d\t%s"):format(#extremes, table.concat(numbers, ",")))
+    for _, t in ipairs(all_targets(P, mods, makers)) do
+      print(("%s\t%d"):format(t.name, arity(t.fn, t.method ~= nil)))
+    end
     os.exit(0)
   end
   local target
@@ -509,7 +530,7 @@ local function parent(root)
   end
 
   -- the targets, listed by a child
-  local targets
+  local targets, pool
   spawn_case(root, base, "--list#0", 30000, function(r)
     if r.status ~= 0 then
       io.stderr:write("fuzz: listing the targets failed:\n", r.out, r.err, "\n")
@@ -518,7 +539,13 @@ local function parent(root)
     targets = {}
     local only = getenv("FUZZ_ONLY")
     for line in r.out:gmatch("[^\n]+") do
-      if not only or line:find(only) then targets[#targets + 1] = line end
+      local name, a, b = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
+      if name == "extremes" then
+        pool = { size = math.tointeger(tonumber(a)), numbers = {} }
+        for j in b:gmatch("%d+") do pool.numbers[math.tointeger(tonumber(j))] = true end
+      elseif not only or name:find(only) then
+        targets[#targets + 1] = { name = name, arity = math.tointeger(tonumber(a)) }
+      end
     end
   end)
   uv.run()
@@ -529,25 +556,42 @@ local function parent(root)
   print(("fuzz: seed %d (FUZZ_SEED), %d targets, %d jobs, budget %gs, case timeout %d ms")
     :format(SEED, #targets, jobs, budget, case_timeout))
 
-  -- cases in rounds: one variant of every target, then another; each
-  -- target takes its variants in its own shuffled order (so a short run
-  -- mixes the fixed extremes with the random argument lists)
-  local next_case, total = 0, #targets * (VARIANTS + 1)
-  local orders = {}
-  for i, name in ipairs(targets) do
-    math.randomseed(SEED, hash(name))
+  -- each target's variants, in three shuffled queues taken in turn: an
+  -- extreme number as one of its arguments, another extreme, random
+  -- argument lists; the cases go in rounds, one variant of every target,
+  -- then the next (so a short run touches every target, and numbers early)
+  local cases = {}
+  local orders, longest = {}, 0
+  for i, t in ipairs(targets) do
+    math.randomseed(SEED, hash(t.name))
+    local queues = { {}, { 0 }, {} }
+    for k = 1, t.arity do
+      for j = 1, pool.size do
+        local q = pool.numbers[j] and queues[1] or queues[2]
+        q[#q + 1] = (k - 1) * pool.size + j
+      end
+    end
+    for v = 3 * pool.size + 1, 3 * pool.size + RANDOM_VARIANTS do queues[3][#queues[3] + 1] = v end
     local order = {}
-    for v = 0, VARIANTS do order[v + 1] = v end
-    for j = #order, 2, -1 do
-      local k = math.random(1, j)
-      order[j], order[k] = order[k], order[j]
+    for _, q in ipairs(queues) do
+      for j = #q, 2, -1 do
+        local k = math.random(1, j)
+        q[j], q[k] = q[k], q[j]
+      end
+    end
+    for n = 1, math.max(#queues[1], #queues[2], #queues[3]) do
+      for _, q in ipairs(queues) do order[#order + 1] = q[n] end
     end
     orders[i] = order
+    longest = math.max(longest, #order)
   end
-  local function case_at(i)
-    local t = i % #targets + 1
-    return targets[t] .. "#" .. orders[t][i // #targets + 1]
+  for n = 1, longest do
+    for i, t in ipairs(targets) do
+      if orders[i][n] then cases[#cases + 1] = t.name .. "#" .. orders[i][n] end
+    end
   end
+  local next_case, total = 0, #cases
+  local function case_at(i) return cases[i + 1] end
   local counts = { calls = 0, ok = 0, error = 0, rejected = 0, crash = 0, hang = 0, uncaught = 0 }
   local failures, allowed, unclear = {}, {}, {}
   local deadline = uv.now() + budget * 1000
