@@ -27,6 +27,7 @@
 ---   FUZZ_CASE_TIMEOUT  ms before a case counts as hung (default 5000)
 ---   FUZZ_CASE          run one case, e.g. "fs.open#17", and show its output
 ---   FUZZ_ONLY          fuzz only the targets whose name matches this Lua pattern
+---   FUZZ_LUA           the children's interpreter (default lua5.4)
 ---   FUZZ_ALLOW         comma-separated targets whose failures are listed but
 ---                      do not fail the run (known bugs being fixed elsewhere)
 ---
