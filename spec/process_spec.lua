@@ -433,3 +433,16 @@ describe("process.exec timeout values", function()
     end
   end)
 end)
+
+describe("process.exec with tables whose length metamethod misbehaves", function()
+  it("refuses them with a clear error", function()
+    local odd = setmetatable({}, { __len = function() return "many" end })
+    assert.has_error(function() process.exec("true", odd) end,
+      "bad argument #2 to 'exec' (array expected, got a table whose length is string)")
+    assert.has_error(function() process.exec("true", {}, { env = odd }) end,
+      "bad argument #3 to 'exec' (field 'env': array expected, got a table whose length is string)")
+    local nan = setmetatable({}, { __len = function() return 0 / 0 end })
+    assert.has_error(function() process.exec("true", nan) end,
+      "bad argument #2 to 'exec' (array expected, got a table whose length is number)")
+  end)
+end)

@@ -111,6 +111,9 @@ end
 --- table.pack makes, is allowed); returns #t, or nil and a message.
 local function seqlen(t)
   local n = #t
+  if math_type(n) ~= "integer" then  -- a __len metamethod's odd answer
+    return nil, "array expected, got a table whose length is " .. typename(n)
+  end
   for k in pairs(t) do
     if not ((math_type(k) == "integer" and k >= 1 and k <= n) or (k == "n" and t.n == n)) then
       return nil, ("array expected, got a table with key %s (its length is %d)"):format(keyname(k), n)
@@ -141,8 +144,10 @@ end
 --- `env` as the sorted array of "NAME=value" handed to luv.
 local function checkenv(env)
   local list = {}
-  if #env > 0 then
-    local n, msg = seqlen(env)
+  local n = #env
+  if math_type(n) ~= "integer" or n > 0 then
+    local msg
+    n, msg = seqlen(env)
     if not n then return nil, msg end
     for i = 1, n do
       local v = env[i]
