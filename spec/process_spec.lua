@@ -323,17 +323,23 @@ describe("process.exec refuses bad input at once, starting nothing", function()
   end
 
   it("a NUL byte in the command, an argument, cwd or env, as Node does", function()
-    refused("bad argument #1 to 'exec' (string contains a NUL byte)", "touch\0x", { marker })
-    refused("bad argument #2 to 'exec' (string at index 2 contains a NUL byte)", "touch", { "-c", marker .. "\0x" })
-    refused("bad argument #2 to 'exec' (string at index 1 contains a NUL byte)", "touch", { marker .. "\0x" })
-    refused("bad argument #3 to 'exec' (field 'cwd': string contains a NUL byte)", "touch", { marker },
-            { cwd = "/tmp\0/nowhere" })
-    refused('bad argument #3 to \'exec\' (field \'env\': name "A\\0B" contains a NUL byte)', "touch", { marker },
-            { env = { ["A\0B"] = "x" } })
-    refused('bad argument #3 to \'exec\' (field \'env\': value of "A" contains a NUL byte)', "touch", { marker },
-            { env = { A = "x\0y" } })
-    refused("bad argument #3 to 'exec' (field 'env': string at index 2 contains a NUL byte)", "touch", { marker },
-            { env = { "A=1", "B=\0" } })
+    local function q(v) return ("%q"):format(v) end
+    refused("bad argument #1 to 'exec' (string without NUL bytes expected, got \"touch\\0x\")", "touch\0x",
+            { marker })
+    refused("bad argument #2 to 'exec' (string without NUL bytes expected at index 2, got "
+            .. q(marker .. "\0x") .. ")",
+            "touch", { "-c", marker .. "\0x" })
+    refused("bad argument #2 to 'exec' (string without NUL bytes expected at index 1, got "
+            .. q(marker .. "\0x") .. ")",
+            "touch", { marker .. "\0x" })
+    refused("bad argument #3 to 'exec' (field 'cwd': string without NUL bytes expected, got \"/tmp\\0/nowhere\")",
+            "touch", { marker }, { cwd = "/tmp\0/nowhere" })
+    refused("bad argument #3 to 'exec' (field 'env': string without NUL bytes expected as a name, got \"A\\0B\")",
+            "touch", { marker }, { env = { ["A\0B"] = "x" } })
+    refused("bad argument #3 to 'exec' (field 'env': string without NUL bytes expected as the value of \"A\", "
+            .. "got \"x\\0y\")", "touch", { marker }, { env = { A = "x\0y" } })
+    refused("bad argument #3 to 'exec' (field 'env': string without NUL bytes expected at index 2, got \"B=\\0\")",
+            "touch", { marker }, { env = { "A=1", "B=\0" } })
     -- the input is data: NUL bytes go through
     local r = run(function() return await(process.exec("od", { "-An", "-c" }, { input = "a\0b" })) end)
     assert.equal("a \\0 b", r.stdout:gsub("%s+", " "):match("^%s*(.-)%s*$"))
@@ -375,11 +381,12 @@ describe("process.exec refuses bad input at once, starting nothing", function()
   it("the error points at the caller", function()
     local ok, err = pcall(process.exec, "x\0")
     assert.is_false(ok)
-    assert.equal("bad argument #1 to 'exec' (string contains a NUL byte)", err)  -- pcall: no position
+    local msg = "bad argument #1 to 'exec' (string without NUL bytes expected, got \"x\\0\")"
+    assert.equal(msg, err)  -- pcall: no position
     local line = debug.getinfo(1, "l").currentline + 1
     ok, err = pcall(function() process.exec("x\0") end)
     assert.is_false(ok)
-    assert.equal(("spec/process_spec.lua:%d: bad argument #1 to 'exec' (string contains a NUL byte)"):format(line), err)
+    assert.equal(("spec/process_spec.lua:%d: %s"):format(line, msg), err)
   end)
 end)
 

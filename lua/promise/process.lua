@@ -100,6 +100,12 @@ local function hasnul(s)
   return s:find("\0", 1, true) ~= nil
 end
 
+--- The message for a string `s` with a NUL byte (`where`: " at index 2").
+local function nulmsg(s, where)
+  local q = ("%q"):format(s):gsub("\\\n", "\\n")
+  return ("string without NUL bytes expected%s, got %s"):format(where or "", q)
+end
+
 --- A key of a table for a message: 3, "name", or its type.
 local function keyname(k)
   if math_type(k) == "integer" then return tostring(k) end
@@ -135,7 +141,7 @@ local function checkargv(args)
     if type(a) ~= "string" then
       return nil, ("string expected at index %d, got %s"):format(i, typename(a))
     end
-    if hasnul(a) then return nil, ("string at index %d contains a NUL byte"):format(i) end
+    if hasnul(a) then return nil, nulmsg(a, " at index " .. i) end
     argv[i] = a
   end
   return argv
@@ -154,7 +160,7 @@ local function checkenv(env)
       if type(v) ~= "string" then
         return nil, ("string expected at index %d, got %s"):format(i, typename(v))
       end
-      if hasnul(v) then return nil, ("string at index %d contains a NUL byte"):format(i) end
+      if hasnul(v) then return nil, nulmsg(v, " at index " .. i) end
       list[i] = v
     end
     return list
@@ -164,8 +170,8 @@ local function checkenv(env)
       return nil, ("string keys and values expected, got %s = %s"):format(typename(k), typename(v))
     end
     v = tostring(v)
-    if hasnul(k) then return nil, ("name %s contains a NUL byte"):format(keyname(k)) end
-    if hasnul(v) then return nil, ("value of %s contains a NUL byte"):format(keyname(k)) end
+    if hasnul(k) then return nil, nulmsg(k, " as a name") end
+    if hasnul(v) then return nil, nulmsg(v, " as the value of " .. keyname(k)) end
     list[#list + 1] = k .. "=" .. v
   end
   sort(list)
@@ -193,7 +199,7 @@ local function checkopts(opts)
   local cwd, env, input, signal = opts.cwd, opts.env, opts.input, opts.signal
   if cwd ~= nil then
     if type(cwd) ~= "string" then return optmsg("cwd", "string expected, got " .. typename(cwd)) end
-    if hasnul(cwd) then return optmsg("cwd", "string contains a NUL byte") end
+    if hasnul(cwd) then return optmsg("cwd", nulmsg(cwd)) end
   end
   local envlist, msg
   if env ~= nil then
@@ -226,7 +232,7 @@ local function checkjob(cmd, args, opts)
   local function bad(n, msg) return nil, ("bad argument #%d to 'exec' (%s)"):format(n, msg) end
   if type(cmd) ~= "string" then return bad(1, "string expected, got " .. typename(cmd)) end
   if cmd == "" then return bad(1, "non-empty string expected, got empty string") end
-  if hasnul(cmd) then return bad(1, "string contains a NUL byte") end
+  if hasnul(cmd) then return bad(1, nulmsg(cmd)) end
   local argv, msg = checkargv(args)
   if not argv then return bad(2, msg) end
   local job
