@@ -32,6 +32,14 @@ describe("rockspec", function()
     end
   end)
 
+  it("installs every Lua module under lua/promise/redis", function()
+    for _, file in ipairs(list("lua/promise/redis", "%.lua$")) do
+      local name = file:gsub("%.lua$", "")
+      local module = name == "init" and "promise.redis" or "promise.redis." .. name
+      assert.are.equal("lua/promise/redis/" .. file, modules[module], module .. " is not in the rockspec")
+    end
+  end)
+
   it("builds promise.core from every C file in src", function()
     local sources = {}
     for _, s in ipairs(modules["promise.core"].sources) do sources[s] = true end

@@ -271,6 +271,16 @@ function Parser:feed(data)
   return run(self)
 end
 
+--- Stops the parser: no reply is delivered any more, not even from the
+--- chunk being fed (call it from `onreply`).
+---@param msg string? the error later feeds return
+function Parser:stop(msg)
+  if not self.dead then
+    self.dead = msg or "parser stopped"
+    self.buf, self.parts, self.nparts, self.stack = "", {}, 0, {}
+  end
+end
+
 --- Whether the parser holds part of a reply (bytes or open containers).
 ---@return boolean
 function Parser:busy()
