@@ -165,6 +165,7 @@ local function start(self, cfg)
         port = not cfg.path and cfg.port or nil }, nil, where))
     end
     self.rejectready = nil
+    if not cfg.path then h:nodelay(true) end  -- no Nagle delay on small commands
     h:read_start(self.onread)
     self.resolveready(self)
   end
