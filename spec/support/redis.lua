@@ -33,9 +33,14 @@ end
 
 local function sleep(ms) uv.sleep(ms) end
 
---- Whether the process `pid` still exists.
+--- Whether the process `pid` still runs (a zombie waiting to be reaped
+--- by an init that may never do it counts as gone).
 local function alive(pid)
-  return pid and os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  return stat:match("^%d+ %b() (%a)") ~= "Z"
 end
 
 --- Runs redis-cli against this server; returns its output.
