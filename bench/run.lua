@@ -424,6 +424,13 @@ if anyredis then
             progress(" %d", r)
           end
           progress("\n")
+          for _, x in ipairs{ { "lua", lua }, { "ioredis", node } } do
+            if x[2] and #x[2].elapsed > 0 then
+              local ts = {}
+              for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
+              progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
+            end
+          end
           local function ops(smp)
             local t = smp and smp.med("elapsed")
             return t and t > 0 and size * w.per / t or nil
@@ -474,8 +481,10 @@ p("N = %d, median of %d run%s per program, each run a fresh process; %s.",
   opts.n, opts.runs, opts.runs == 1 and "" or "s", table.concat(versions, ", "))
 p("Machine: %s.", machine())
 p("")
-p("| workload | what | size | luv-promise ops/s | node ops/s | time lua/node | lua peak RSS | node peak RSS |")
-p("|---|---|---:|---:|---:|---:|---:|---:|")
+if #rows > 0 then
+  p("| workload | what | size | luv-promise ops/s | node ops/s | time lua/node | lua peak RSS | node peak RSS |")
+  p("|---|---|---:|---:|---:|---:|---:|---:|")
+end
 for _, r in ipairs(rows) do
   local ratio = (r.lt and r.nt and r.nt > 0) and ("%.2f×"):format(r.lt / r.nt) or "—"
   p("| %s | %s | %d | %s | %s | %s | %s | %s |", r.w.name, r.w.what, r.size,
