@@ -72,6 +72,14 @@ local issue = M.issue
 local function run(self, name, args, first, last, fname, argn0, timeout, signal)
   local cmd, p = command.new(name, args, first, last, fname, argn0, 3)
   cmd.transform = replies.transform(name, self._cfg.protocol)
+  if name == "SELECT" then
+    -- a reconnect selects the database the client last switched to
+    local db = math.tointeger(tonumber(args[first]))
+    cmd.transform = function(v)
+      if db and db >= 0 then self._cfg.db = db end
+      return v
+    end
+  end
   timeout = timeout or self._cfg.commandTimeout
   if timeout or signal then command.arm(cmd, timeout, signal) end
   issue(self, cmd)

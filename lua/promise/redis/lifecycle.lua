@@ -285,6 +285,13 @@ function methods:destroy()
   return Promise.all(ps):next(noop)
 end
 
+--- Closes the client like `close` (a QUIT sent by hand would only make it
+--- reconnect); resolves to "OK".
+---@return Promise # of "OK"
+function methods:quit()
+  return self:close():next(function() return "OK" end)
+end
+
 --- A new connection with the same options (`opts` on top); resolves to a
 --- ready client.
 ---@param opts table?
