@@ -184,6 +184,8 @@ describe("promise.redis client #redis", function()
         assert.equal("0.10000000000000001", await(c:get("f")))
         await(c:set("i", 2 ^ 53 // 1))
         assert.equal("9007199254740992", await(c:get("i")))
+        assert.has_error(function() c:send({ "SET", "k", nil, n = 3 }) end,
+          "bad argument #1 to 'send' (element 3: string or number expected, got nil)")
         assert.equal("OK", await(c:send({ "SET", "k", 5 })))
         assert.equal("5", await(c:send({ "GET", "k" })))
       end)

@@ -85,3 +85,20 @@ describe("promise.redis.script", function()
     assert.equal("34aa973cd4c4daa4f61eeb2bdbad27316534016f", script.sha1(("a"):rep(1000000)))
   end)
 end)
+
+describe("promise.redis reconnect backoff", function()
+  local backoff = require("promise.redis.lifecycle").backoff
+  local rc = { minDelay = 50, maxDelay = 2000 }
+
+  it("doubles the cap per attempt up to maxDelay (full jitter below it)", function()
+    local almost = function() return 0.999999 end
+    local caps = {}
+    for attempt = 1, 8 do caps[attempt] = backoff(attempt, rc, almost) end
+    assert.same({ 49, 99, 199, 399, 799, 1599, 1999, 1999 }, caps)
+  end)
+
+  it("can wait 0 ms, and never the cap itself", function()
+    assert.equal(0, backoff(3, rc, function() return 0 end))
+    assert.equal(100, backoff(3, rc, function() return 0.5 end))
+  end)
+end)

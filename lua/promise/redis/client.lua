@@ -117,7 +117,15 @@ function methods:send(argv, opts)
         :format(util.typename(timeout)), 2)
     end
   end
-  return run(self, argv[1]:upper(), argv, 2, argv.n or #argv, "send", 1, timeout, signal)
+  local n = argv.n or #argv
+  for i = 2, n do
+    local t = type(argv[i])
+    if t ~= "string" and t ~= "number" then
+      error(("bad argument #1 to 'send' (element %d: string or number expected, got %s)")
+        :format(i, util.typename(argv[i])), 2)
+    end
+  end
+  return run(self, argv[1]:upper(), argv, 2, n, "send", 1, timeout, signal)
 end
 
 --- Listens to an event: "connect", "ready", "reconnecting" (attempt,

@@ -120,6 +120,17 @@ local function pause(self, delay)
   return p
 end
 
+--- The delay before reconnect attempt `attempt` (from 1): full jitter, a
+--- random whole number of ms in [0, min(maxDelay, minDelay * 2^(attempt-1))).
+---@param attempt integer
+---@param rc {minDelay: number, maxDelay: number}
+---@param rand fun(): number a random number in [0, 1)
+---@return integer
+function M.backoff(attempt, rc, rand)
+  local cap = min(rc.maxDelay, rc.minDelay * 2 ^ (attempt - 1))
+  return floor(rand() * cap)
+end
+
 --- The reconnect loop: backoff with full jitter, until ready, closed or
 --- out of retries.
 local reconnect = async(function(self)
@@ -128,8 +139,7 @@ local reconnect = async(function(self)
   while self._state == "reconnecting" do
     attempt = attempt + 1
     if attempt > rc.retries then break end
-    local cap = min(rc.maxDelay, rc.minDelay * 2 ^ (attempt - 1))
-    local delay = floor(random() * cap)
+    local delay = M.backoff(attempt, rc, random)
     events.emit(self._events, "reconnecting", attempt, delay)
     await(pause(self, delay))
     self._timer, self._resume = nil, nil
