@@ -125,8 +125,13 @@ local getstate = Promise.async(function(self)
   sub._onpush = function(v) onpush(state, v) end
   events.on(sub._events, "ready", function() resubscribe(state) end, "on")
   events.on(sub._events, "end", function() failwaiters(state) end, "on")
+  if self._state == "closing" or self._state == "closed" then
+    self._pubsub = nil
+    Promise.await(sub:destroy())
+    reject(client.closederror())
+    return Promise.await(p)
+  end
   self._subscriber = sub
-  if self._state == "closing" or self._state == "closed" then sub:destroy() end
   resolve(state)
   return state
 end)
@@ -152,7 +157,11 @@ local function unsubscriber(state, set, name, fn, NAME)
 end
 
 local subscribe = Promise.async(function(self, set, name, fn, NAME, UNNAME)
+  if self._state == "closing" or self._state == "closed" then error(client.closederror(), 0) end
   local state = Promise.await(getstate(self))
+  if state.sub._state ~= "ready" and state.sub._state ~= "reconnecting" then
+    error(client.closederror(), 0)
+  end
   local e = state[set][name]
   local p
   if e then
