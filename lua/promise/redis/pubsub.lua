@@ -149,6 +149,11 @@ local function unsubscriber(state, set, name, fn, NAME)
     end
     if #e.listeners > 0 then return Promise.resolve(nil) end
     state[set][name] = nil
+    local st = state.sub._state
+    if st == "closing" or st == "closed" then  -- nothing left to unsubscribe from
+      updatekeep(state)
+      return Promise.resolve(nil)
+    end
     -- the connection stays ref'd until the server confirmed
     local p = waitfor(state.unsubwait, set .. "\0" .. name)
     sendraw(state.sub, NAME, { name })
