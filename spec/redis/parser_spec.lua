@@ -163,6 +163,32 @@ describe("parser", function()
       assert.is_true(collectgarbage("count") < 1024 * 1024)
     end)
 
+    it("joins the chunks of a long line once, not once per chunk", function()
+      local p = parser.new{ onreply = function() end }
+      local chunk = ("a"):rep(65536)
+      assert(p:feed("+"))
+      for _ = 1, 10 do assert(p:feed(chunk)) end
+      -- nothing was joined: the chunks wait apart until one holds "\n"
+      assert.equal(10, p.nparts)
+      local got
+      p.onreply = function(v) got = v end
+      assert(p:feed("b\r\n"))
+      assert.equal(655361, #got)
+      assert.equal(0, p.nparts)
+    end)
+
+    it("rejects a line longer than 16 MiB as it grows", function()
+      local p = parser.new{ onreply = function() error("no reply expected") end }
+      local chunk = ("a"):rep(1024 * 1024)
+      local ok, err
+      assert(p:feed("+"))
+      for _ = 1, 20 do
+        ok, err = p:feed(chunk)
+        if not ok then break end
+      end
+      assert.equal("protocol error: line too long", err)
+    end)
+
     it("stays dead after a protocol error", function()
       local _, err, p = parse("+OK\r\n?\r\n")
       assert.is_string(err)

@@ -65,6 +65,7 @@ local SCALAR = { [43] = true, [58] = true, [45] = true, [95] = true, [35] = true
 ---@field private nparts integer
 ---@field private plen integer    total length of parts
 ---@field private need integer    bytes (from pos) needed before parsing again
+---@field private waitline boolean waiting for the end of a line: for a chunk with "\n"
 ---@field private stack table     frames { table, expected, kind, count, key }
 ---@field private depth integer
 ---@field private dead string?    the protocol error that stopped the parser
@@ -109,7 +110,8 @@ end
 --- Parses one element at `pos`. Returns:
 --- * "v", value, newpos, iserror      a complete scalar
 --- * "c", kind, count, newpos         a container header (count may be -1: null)
---- * "w", need                        incomplete: `need` bytes from pos required
+--- * "w", need, isline                incomplete: `need` bytes from pos required
+---                                    (isline: a line without its CRLF yet)
 --- * "e", message                     protocol error
 local function element(buf, pos, maxBulk, makeError)
   local t = byte(buf, pos)
@@ -121,7 +123,7 @@ local function element(buf, pos, maxBulk, makeError)
   if not e then
     local have = #buf - pos + 1
     if have > MAX_LINE then return "e", "line too long" end
-    return "w", have + 1
+    return "w", have + 1, true
   end
   local s = sub(buf, pos + 1, e - 1)
   if t == 36 or t == 33 or t == 61 then              -- $ bulk, ! blob error, = verbatim
@@ -232,7 +234,7 @@ local function run(self)
       if done == nil then return die(self, "nesting deeper than the limit") end
       if done then done, v, kind = complete(self, v, top and "push" or nil) end
     elseif r == "w" then
-      self.buf, self.pos, self.need = buf, pos, a
+      self.buf, self.pos, self.need, self.waitline = buf, pos, a, b or false
       return true
     else
       return die(self, a)
@@ -253,7 +255,16 @@ function Parser:feed(data)
   if self.dead then return nil, self.dead end
   local plen = self.plen + #data
   local avail = #self.buf - self.pos + 1 + plen
-  if avail < self.need then
+  local wait
+  if self.waitline then
+    -- a line ends only with a chunk that holds "\n": until then, keep the
+    -- chunks apart (joining them at every chunk would be quadratic)
+    wait = not find(data, "\n", 1, true)
+    if wait and avail > MAX_LINE then return die(self, "line too long") end
+  else
+    wait = avail < self.need
+  end
+  if wait then
     local np = self.nparts + 1
     self.parts[np], self.nparts, self.plen = data, np, plen
     return true
@@ -267,7 +278,7 @@ function Parser:feed(data)
   self.plen = 0
   if self.pos > #buf then buf = data
   else buf = sub(buf, self.pos) .. data end
-  self.buf, self.pos, self.need = buf, 1, 0
+  self.buf, self.pos, self.need, self.waitline = buf, 1, 0, false
   return run(self)
 end
 
@@ -301,7 +312,7 @@ function M.new(opts)
     error("bad argument #1 to 'new' (table with an 'onreply' function expected)", 2)
   end
   return setmetatable({
-    buf = "", pos = 1, parts = {}, nparts = 0, plen = 0, need = 0,
+    buf = "", pos = 1, parts = {}, nparts = 0, plen = 0, need = 0, waitline = false,
     stack = {}, depth = 0, dead = nil,
     onreply = opts.onreply, makeError = opts.makeError or defaultError,
     maxBulk = opts.maxBulk or M.MAX_BULK, maxDepth = opts.maxDepth or M.MAX_DEPTH,
