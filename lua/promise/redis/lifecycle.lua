@@ -24,6 +24,13 @@ local methods, failall, takequeue = client.methods, client.failall, client.takeq
 
 local function noop() end
 
+--- Emits "end", once in the client's life.
+local function ended(self)
+  if self._ended then return end
+  self._ended = true
+  events.emit(self._events, "end")
+end
+
 --- Sends one handshake command on `conn`; returns its promise.
 local function internal(conn, NAME, ...)
   local cmd, p = command.new(NAME, { ... }, 1, select("#", ...), "connect", 0, 2)
@@ -157,7 +164,7 @@ local reconnect = async(function(self)
   self._state = "closed"
   failall(takequeue(self), Promise.IOError("reconnecting gave up after " .. (attempt - 1) .. " attempts",
     { code = lasterr and lasterr.code or "ECONNREFUSED", cause = lasterr }))
-  events.emit(self._events, "end")
+  ended(self)
 end)
 
 --- The error given to commands whose connection was lost after they were sent.
@@ -195,7 +202,7 @@ function onclose(self, conn, err, sent, unsent)
     self._state = "closed"
     failall(unsent, err)
     failall(takequeue(self), err)
-    events.emit(self._events, "end")
+    ended(self)
   end
 end
 
@@ -256,7 +263,7 @@ local closing = async(function(self, state)
   end
   if self._subscriber then await(self._subscriber:close()) end
   self._state = "closed"
-  events.emit(self._events, "end")
+  ended(self)
 end)
 
 --- Closes the client: the replies already due come in, then QUIT; later
@@ -291,7 +298,7 @@ function methods:destroy()
     ps[1] = conn.done
   end
   if self._subscriber then ps[#ps + 1] = self._subscriber:destroy() end
-  if state ~= "closed" then events.emit(self._events, "end") end
+  if state ~= "closed" then ended(self) end
   return Promise.all(ps):next(noop)
 end
 
