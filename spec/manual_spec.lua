@@ -14,6 +14,7 @@ local net = require("promise.net")
 
 local MODULES = {
   fs = fs, net = net, dns = require("promise.dns"), process = require("promise.process"),
+  redis = require("promise.redis"),
 }
 
 -- the manual page of each Lua module whose annotations are checked
@@ -184,14 +185,22 @@ describe("the reference manual", function()
     walked(6)
   end)
 
-  it("has a heading for every function of promise.fs, net, dns and process", function()
+  it("has a heading for every method of a Redis client", function()
+    for name in pairs(require("promise.redis.client").methods) do
+      assert_heading("client:" .. name, "Redis client method")
+      checked = checked + 1
+    end
+    walked(11)
+  end)
+
+  it("has a heading for every function of promise.fs, net, dns, process and redis", function()
     for prefix, module in pairs(MODULES) do
       for name in pairs(module) do
         assert_heading(prefix .. "." .. name, "require(\"promise." .. prefix .. "\")." .. name)
         checked = checked + 1
       end
     end
-    walked(18)
+    walked(21)
   end)
 
   describe("has a heading for every method and field of", function()
@@ -295,7 +304,14 @@ describe("the reference manual", function()
       n = n + 1
     end
     assert.is_truthy(pages.modules:find("`promise.core`", 1, true))
-    assert.is_true(n >= 17)
+    for _, file in ipairs(ls("lua/promise/redis", "%.lua$")) do
+      local name = file:gsub("%.lua$", "")
+      local long, short = "`promise.redis" .. (name == "init" and "" or "." .. name) .. "`", "`." .. name .. "`"
+      assert.is_truthy(pages.modules:find(long, 1, true) or (name ~= "init" and pages.modules:find(short, 1, true)),
+        "promise.redis." .. name .. " is not in docs/manual/modules.md")
+      n = n + 1
+    end
+    assert.is_true(n >= 31)
   end)
 
   it("lists every breaker event", function()

@@ -8,7 +8,7 @@
 --- await(client:close())
 --- ```
 ---
---- This file only wires the modules together; see docs/redis.md for the
+--- This file only wires the modules together; see docs/manual/redis.md for the
 --- reference and docs/HACKING.md for how the client is built.
 
 local options = require("promise.redis.options")
@@ -21,7 +21,7 @@ local M = {}
 
 --- Connects; resolves to a ready client (after HELLO/AUTH, SELECT and
 --- CLIENT SETNAME as the options ask).
----@param opts? table see docs/redis.md for the options
+---@param opts? table see docs/manual/redis.md for the options
 ---@return Promise # of a RedisClient
 function M.connect(opts)
   local cfg = options.resolve(opts, "connect")
