@@ -314,6 +314,43 @@ describe("the reference manual", function()
     assert.is_true(n >= 31)
   end)
 
+  it("gives the range of every millisecond argument", function()
+    -- each module that checks a duration against a timer's range (util.checkms,
+    -- util.msproblem) states that range on its page
+    local n = 0
+    for _, file in ipairs(ls("lua/promise", "%.lua$")) do
+      local module = file:gsub("%.lua$", "")
+      local text = read("lua/promise/" .. file)
+      if module ~= "util" and (text:find("checkms(", 1, true) or text:find("msproblem(", 1, true)) then
+        local page = assert(pages[PAGES[module]], "no manual page for " .. file)
+        assert.is_truthy(page:find("2^31 - 1", 1, true),
+          ("docs/manual/%s.md does not give the range (2^31 - 1) of the durations %s checks")
+            :format(PAGES[module], file))
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 6)
+    -- and the conventions page's table names every entry point that
+    -- spec/durations_spec.lua pins ("retry.minDelay": retry and minDelay)
+    local acc = read("spec/durations_spec.lua"):match("\nlocal ACCEPTS = (%b{})")
+    local section = assert(pages.README:match("%*%*Milliseconds%.%*%*(.-)\n%- %*%*"),
+      "no **Milliseconds.** item in the conventions of docs/manual/README.md")
+    local tbl = {}
+    for line in section:gmatch("[^\n]+") do
+      if line:match("^%s*|") then tbl[#tbl + 1] = line end
+    end
+    tbl = table.concat(tbl, "\n")
+    n = 0
+    for key in acc:gmatch('%[?"?([%a][%w.]*)"?%]?%s*=%s*[%a%[]') do
+      for part in key:gmatch("[^.]+") do
+        assert.is_truthy(tbl:find(part, 1, true),
+          ("%s (spec/durations_spec.lua) is not in the durations table of docs/manual/README.md"):format(key))
+      end
+      n = n + 1
+    end
+    assert.is_true(n >= 16, "only " .. n .. " entry points read from spec/durations_spec.lua")
+  end)
+
   it("lists every breaker event", function()
     local annotation = read("lua/promise/breaker.lua"):match("%-%-%-@param event ([^\n]+)")
     local n = 0
