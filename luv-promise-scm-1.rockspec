@@ -25,7 +25,7 @@ build = {
     ["promise.core"] = {
       sources = {
         "src/core.c", "src/promise.c", "src/queue.c", "src/async.c",
-        "src/combinators.c",
+        "src/combinators.c", "src/trace.c",
       },
     },
     ["promise"] = "lua/promise/init.lua",

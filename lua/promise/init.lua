@@ -12,11 +12,13 @@ local errors = require("promise.errors")
 
 local M = {}
 
+-- the core's internals, not part of the module table
+local INTERNAL = {
+  configure = true, methods = true, metatable = true, __call = true,
+  debughooks = true, link = true, reactions = true, traceback = true,
+}
 for name, fn in pairs(core) do
-  if name ~= "configure" and name ~= "methods" and name ~= "metatable"
-    and name ~= "__call" then
-    M[name] = fn
-  end
+  if not INTERNAL[name] then M[name] = fn end
 end
 for name, cls in pairs(errors) do
   M[name] = cls
