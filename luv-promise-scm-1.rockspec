@@ -30,6 +30,7 @@ build = {
     },
     ["promise"] = "lua/promise/init.lua",
     ["promise.errors"] = "lua/promise/errors.lua",
+    ["promise.debug"] = "lua/promise/debug.lua",
     ["promise.loop"] = "lua/promise/loop.lua",
     ["promise.abort"] = "lua/promise/abort.lua",
     ["promise.timeout"] = "lua/promise/timeout.lua",

@@ -2,6 +2,7 @@
 --- `local Promise = require("promise")`; see README.md and API.md.
 local core = require("promise.core")
 local errors = require("promise.errors")
+local util = require("promise.util")
 
 ---@class Promise
 ---@field next fun(self: Promise, onFulfilled?: function, onRejected?: function): Promise
@@ -31,6 +32,21 @@ core.configure{
 }
 
 setmetatable(M, { __call = core.__call })
+
+-- Promise.debug; a rejection handled after it was reported warns (once per
+-- site) unless the program sets its own onRejectionHandled
+local dbg = require("promise.debug")
+M.debug = dbg
+M.onWarning = dbg.onWarning
+core.onRejectionHandled(dbg.rejectionHandled)
+
+---@param fn fun(promise: Promise)?
+function M.onRejectionHandled(fn)
+  if fn ~= nil and not util.is_callable(fn) then
+    util.argerror(1, "onRejectionHandled", "function or nil", fn)
+  end
+  core.onRejectionHandled(fn or dbg.rejectionHandled)
+end
 
 -- Helpers may `require("promise")` at load time: publish M before loading them.
 package.loaded.promise = M
