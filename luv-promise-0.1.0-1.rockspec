@@ -28,11 +28,12 @@ build = {
     ["promise.core"] = {
       sources = {
         "src/core.c", "src/promise.c", "src/queue.c", "src/async.c",
-        "src/combinators.c",
+        "src/combinators.c", "src/trace.c",
       },
     },
     ["promise"] = "lua/promise/init.lua",
     ["promise.errors"] = "lua/promise/errors.lua",
+    ["promise.debug"] = "lua/promise/debug.lua",
     ["promise.loop"] = "lua/promise/loop.lua",
     ["promise.abort"] = "lua/promise/abort.lua",
     ["promise.timeout"] = "lua/promise/timeout.lua",
