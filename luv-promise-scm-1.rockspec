@@ -36,6 +36,7 @@ build = {
     ["promise.abort"] = "lua/promise/abort.lua",
     ["promise.timeout"] = "lua/promise/timeout.lua",
     ["promise.retry"] = "lua/promise/retry.lua",
+    ["promise.backoff"] = "lua/promise/backoff.lua",
     ["promise.limiter"] = "lua/promise/limiter.lua",
     ["promise.map"] = "lua/promise/map.lua",
     ["promise.ratelimiter"] = "lua/promise/ratelimiter.lua",
