@@ -46,6 +46,7 @@ build = {
     ["promise.backoff"] = "lua/promise/backoff.lua",
     ["promise.limiter"] = "lua/promise/limiter.lua",
     ["promise.map"] = "lua/promise/map.lua",
+    ["promise.pool"] = "lua/promise/pool.lua",
     ["promise.ratelimiter"] = "lua/promise/ratelimiter.lua",
     ["promise.breaker"] = "lua/promise/breaker.lua",
     ["promise.promisify"] = "lua/promise/promisify.lua",
