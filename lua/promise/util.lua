@@ -61,6 +61,18 @@ function M.argerror(n, fname, expected, v)
   raise(n, fname, expected .. " expected, got " .. typename(v), 3)
 end
 
+--- Raises `calling 'fname' on bad self (expected expected, got type)` at
+--- the caller of the method that called it (level 3), or `level` frames
+--- further out (as for `badarg`).
+---@param fname string
+---@param expected string
+---@param v any
+---@param level? integer
+function M.selferror(fname, expected, v, level)
+  error(("calling '%s' on bad self (%s expected, got %s)"):format(fname, expected, typename(v)),
+    (level or 2) + 1)
+end
+
 --- Largest delay a timer accepts (Node's TIMEOUT_MAX): 2^31 - 1 ms.
 M.TIMEOUT_MAX = 2147483647
 local TIMEOUT_MAX = M.TIMEOUT_MAX
