@@ -6,6 +6,7 @@
 #   make bench      run the benchmark suite
 #   make oom        run the core under failing allocations (tests/oom.c)
 #   make oom-valgrind  the same, fewer failure points, under memcheck
+#   make fuzz       call every public function with hostile arguments (tests/fuzz.lua)
 LUA       ?= lua5.4
 LUA_INC   ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 CC        ?= cc
@@ -66,7 +67,11 @@ oom-valgrind: $(OOM_BIN)
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite -q \
 	  --log-fd=9 ./$(OOM_BIN) --step 7 --seeds 280 9>&2
 
+# about a minute: FUZZ_TIME seconds of starting cases (see tests/fuzz.lua)
+fuzz: $(TARGET)
+	$(LUA) tests/fuzz.lua
+
 clean:
 	rm -rf build
 
-.PHONY: all test valgrind lint bench clean oom oom-valgrind
+.PHONY: all test valgrind lint bench clean oom oom-valgrind fuzz

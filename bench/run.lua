@@ -11,15 +11,23 @@
 ---
 --- Options:
 ---   --runs N      runs per program (default 3; the median is reported)
----   --only a,b    run only these workloads (a b c d e f mem)
+---   --only a,b    run only these workloads (a b c d e f mem redis_a redis_b redis_c)
 ---   --n N         workload size (default 1000000; c and mem use N/10)
 ---   --no-node     skip the JavaScript programs
 ---   --help        print this help
+---
+--- The Redis workloads (redis_a, redis_b, redis_c) run against a private
+--- redis-server (127.0.0.1, a free port, nothing persisted, stopped at the
+--- end), the JavaScript side with ioredis, which is installed into
+--- bench/node_modules with npm when missing (skipped, with a note, when npm
+--- cannot install it or redis-server is not installed). Next to them,
+--- `redis-benchmark -P 16` for the same commands: the machine's limit.
 
 local USAGE = [[
 usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
   --runs N      runs per program, median reported (default 3)
-  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem (default all)
+  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c
+                (default all)
   --n N         workload size (default 1000000; c and mem use N/10)
   --no-node     do not run the JavaScript programs even if node is installed
 ]]
@@ -56,6 +64,28 @@ local WORKLOADS = {
     size = same, expect = triangle },
 }
 local MEM = { name = "mem", size = tenth, expect = triangle }
+
+---@class RedisWorkload
+---@field name string
+---@field what string
+---@field size fun(n: integer): integer
+---@field expect fun(m: integer): integer
+---@field target number   the throughput ratio to ioredis the issue asks for
+---@field bench string    redis-benchmark arguments for the same commands (-n is added)
+---@field per integer     commands per unit of size (rates are in commands/s)
+
+---@type RedisWorkload[]
+local REDIS = {
+  { name = "redis_a", what = "SET+GET from 100 coroutines, each awaiting its replies (pipelined)",
+    size = tenth, expect = function(m) return m // 200 * 200 end, target = 1.0, per = 1,
+    bench = "-t set,get -P 16" },
+  { name = "redis_b", what = "sequential awaited GETs (latency-bound)",
+    size = function(n) return math.max(1, n // 50) end, expect = same, target = 0.9, per = 1,
+    bench = "-t get -c 1 -P 16" },
+  { name = "redis_c", what = "a 1 MB value written and read back",
+    size = function(n) return math.max(1, n // 5000) end, expect = same, target = 1.0, per = 2,
+    bench = "-t set,get -d 1048576 -c 1 -P 16" },
+}
 
 ---------------------------------------------------------------- utilities
 
@@ -148,6 +178,7 @@ do
   if opts.only then
     local known = { mem = true }
     for _, w in ipairs(WORKLOADS) do known[w.name] = true end
+    for _, w in ipairs(REDIS) do known[w.name] = true end
     for w in pairs(opts.only) do
       if not known[w] then die(("--only: unknown workload '%s'"):format(w)) end
     end
@@ -205,16 +236,17 @@ if select(2, capture("command -v timeout")) then TIMEOUT = "timeout 600 " end
 ---@param prog string program name in bench/workloads (without extension)
 ---@param size integer
 ---@return table? result, string? err
-local function run1(lang, prog, size)
+local function run1(lang, prog, size, extra)
   local cmd
+  extra = extra and (" " .. extra) or ""
   if lang == "lua" then
-    cmd = ("%s%s %s %d"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size)
+    cmd = ("%s%s %s %d%s"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size, extra)
   elseif lang == "floor" then  -- the program on bench/floor.c instead of promise
     cmd = ("%s%s %s %d floor"):format(TIMEOUT, quote(LUA), quote(DIR .. "/" .. prog .. ".lua"), size)
   else
     local flags = prog == "mem" and " --expose-gc" or ""
-    cmd = ("%s%s%s %s %d"):format(TIMEOUT, quote(NODE), flags,
-      quote(DIR .. "/" .. prog .. ".js"), size)
+    cmd = ("%s%s%s %s %d%s"):format(TIMEOUT, quote(NODE), flags,
+      quote(DIR .. "/" .. prog .. ".js"), size, extra)
   end
   local out, ok, how = capture(cmd)
   if not ok then
@@ -236,11 +268,11 @@ end
 
 --- Runs a program `opts.runs` times (one call per run), checking each result.
 --- Returns the lists of elapsed seconds and peak RSS (kB), or nil on failure.
-local function sampler(lang, prog, size, expected)
+local function sampler(lang, prog, size, expected, extra)
   local s = { elapsed = {}, rss = {}, bytes = {}, bytes_resolve = {}, failed = false }
   function s.once()
     if s.failed then return end
-    local r, err = run1(lang, prog, size)
+    local r, err = run1(lang, prog, size, extra)
     if not r then
       s.failed = true
       fail(err)
@@ -335,6 +367,84 @@ if selected("mem") then
     node = node and node.med("bytes"), node_r = node and node.med("bytes_resolve") }
 end
 
+---------------------------------------------------------------- redis
+
+--- Makes sure ioredis is in bench/node_modules (npm install when missing);
+--- returns true, or false and why not.
+local function ioredis()
+  if readfile(HERE .. "/node_modules/ioredis/package.json") then return true end
+  local _, has = capture("command -v npm")
+  if not has then return false, "npm not found" end
+  progress("installing ioredis into bench/node_modules with npm...\n")
+  local out, ok = capture(("cd %s && %snpm install --no-audit --no-fund --loglevel=error")
+    :format(quote(HERE), TIMEOUT))
+  if ok and readfile(HERE .. "/node_modules/ioredis/package.json") then return true end
+  return false, "npm could not install it (" .. (out:match("[^\n]+") or "no output") .. ")"
+end
+
+--- redis-benchmark's rate for `args` (several tests: total ops / total time).
+local function redisbench(port, args, n)
+  local out, ok = capture(("%sredis-benchmark -h 127.0.0.1 -p %d -n %d -q %s")
+    :format(TIMEOUT, port, n, args))
+  if not ok then return nil end
+  local time, count = 0, 0
+  for rps in out:gmatch("[%u]+: ([%d.]+) requests per second") do
+    time = time + n / tonumber(rps)
+    count = count + n
+  end
+  return count > 0 and count / time or nil
+end
+
+local redisrows, redisnote = {}, nil
+local anyredis = false
+for _, w in ipairs(REDIS) do anyredis = anyredis or selected(w.name) end
+if anyredis then
+  if not select(2, capture("command -v redis-server")) then
+    redisnote = "redis-server not found: Redis workloads not run."
+  else
+    local R = dofile(HERE .. "/../spec/support/redis.lua")
+    local srv = R.start()
+    local okrun, err = pcall(function()
+      local jsok, why = true, nil
+      if NODE then jsok, why = ioredis() end
+      if NODE and not jsok then redisnote = "ioredis not installed: " .. why .. "; its programs not run." end
+      for _, w in ipairs(REDIS) do
+        if selected(w.name) then
+          local size = w.size(opts.n)
+          local expected = w.expect(size)
+          local lua = sampler("lua", w.name, size, expected, srv.port)
+          local node = NODE and jsok and sampler("node", w.name, size, expected, srv.port)
+          progress("%s (size %d):", w.name, size)
+          for r = 1, opts.runs do
+            if r % 2 == 1 or not node then
+              lua.once(); if node then node.once() end
+            else
+              node.once(); lua.once()
+            end
+            progress(" %d", r)
+          end
+          progress("\n")
+          for _, x in ipairs{ { "lua", lua }, { "ioredis", node } } do
+            if x[2] and #x[2].elapsed > 0 then
+              local ts = {}
+              for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
+              progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
+            end
+          end
+          local function ops(smp)
+            local t = smp and smp.med("elapsed")
+            return t and t > 0 and size * w.per / t or nil
+          end
+          redisrows[#redisrows + 1] = { w = w, size = size, lua = ops(lua), node = ops(node),
+            bench = redisbench(srv.port, w.bench, w.name == "redis_c" and size or math.max(size, 1000)) }
+        end
+      end
+    end)
+    srv:destroy()
+    if not okrun then error(err, 0) end
+  end
+end
+
 ---------------------------------------------------------------- the report
 
 local function machine()
@@ -371,8 +481,10 @@ p("N = %d, median of %d run%s per program, each run a fresh process; %s.",
   opts.n, opts.runs, opts.runs == 1 and "" or "s", table.concat(versions, ", "))
 p("Machine: %s.", machine())
 p("")
-p("| workload | what | size | luv-promise ops/s | node ops/s | time lua/node | lua peak RSS | node peak RSS |")
-p("|---|---|---:|---:|---:|---:|---:|---:|")
+if #rows > 0 then
+  p("| workload | what | size | luv-promise ops/s | node ops/s | time lua/node | lua peak RSS | node peak RSS |")
+  p("|---|---|---:|---:|---:|---:|---:|---:|")
+end
 for _, r in ipairs(rows) do
   local ratio = (r.lt and r.nt and r.nt > 0) and ("%.2f×"):format(r.lt / r.nt) or "—"
   p("| %s | %s | %d | %s | %s | %s | %s | %s |", r.w.name, r.w.what, r.size,
@@ -430,6 +542,26 @@ if memrow then
   p("|---|---:|---:|")
   p("| resolve function dropped | %s | %s |", bytes(memrow.lua), bytes(memrow.node))
   p("| resolve function kept | %s | %s |", bytes(memrow.lua_r), bytes(memrow.node_r))
+end
+
+if #redisrows > 0 or redisnote then
+  p("")
+  p("Redis client (promise.redis) against ioredis on the same redis-server; ratio > 1: faster")
+  p("than ioredis. redis-benchmark -P 16 runs the same commands, 16 pipelined per")
+  p("connection, as the limit of this machine:")
+  p("")
+  p("| workload | what | size | luv-promise ops/s | ioredis ops/s | luv-promise/ioredis | target"
+    .. " | redis-benchmark -P 16 |")
+  p("|---|---|---:|---:|---:|---:|---:|---:|")
+  for _, r in ipairs(redisrows) do
+    local ratio = (r.lua and r.node) and ("%.2f×"):format(r.lua / r.node) or "—"
+    p("| %s | %s | %d | %s | %s | %s | ≥ %.1f× | %s |", r.w.name, r.w.what, r.size, rate(r.lua),
+      rate(r.node), ratio, r.w.target, rate(r.bench))
+  end
+  if redisnote then
+    p("")
+    p("%s", redisnote)
+  end
 end
 
 if not NODE then

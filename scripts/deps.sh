@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install (or name) the Debian packages luv-promise needs to build and test.
 # Sourced by scripts/demo.sh and scripts/test.sh.
-PROMISE_PKGS="lua5.4 liblua5.4-dev lua-luv lua-luv-dev libuv1-dev lua-busted luarocks lua-check gcc make pkg-config valgrind cppcheck"
+PROMISE_PKGS="lua5.4 liblua5.4-dev lua-luv lua-luv-dev libuv1-dev lua-busted luarocks lua-check gcc make pkg-config valgrind cppcheck redis-server lua-cjson"
 
 missing=""
 for p in $PROMISE_PKGS; do

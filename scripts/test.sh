@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build luv-promise and run every check: the specs, the LuaRocks build,
-# the specs under valgrind, the out-of-memory harness and the linters.
+# the specs under valgrind, the fuzz harness, the out-of-memory harness
+# and the linters.
 set -e
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -31,6 +32,8 @@ rm -rf "$tree"
 done
 echo "== valgrind"
 make -s valgrind
+echo "== fuzz (about a minute)"
+make -s fuzz
 echo "== out of memory"; make -s oom
 echo "== lint"
 make -s lint

@@ -35,6 +35,15 @@ describe("bench/run.lua", function()
     end
   end)
 
+  it("prints the Redis rows, or says why they were not run", function()
+    if out:find("redis-server not found", 1, true) then return end
+    for _, w in ipairs{ "redis_a", "redis_b", "redis_c" } do
+      local row = out:match("\n| " .. w .. " | [^\n]*")
+      assert.is_truthy(row, "no row for " .. w .. " in:\n" .. out)
+      assert.is_truthy(row:find("| [%d.]+ [kM]? ?| — |"), "row without a rate: " .. row)
+    end
+  end)
+
   it("prints the raw-Lua baselines for a and d", function()
     assert.is_truthy(out:find("\n| a | create %+ call executor and handler closures | [%d.]+ [kM]"), out)
     assert.is_truthy(out:find("\n| d | coroutine yield/resume round trip | [%d.]+ [kM]"), out)

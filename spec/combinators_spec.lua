@@ -50,6 +50,32 @@ describe("combinators", function()
         assert.is_true(Promise.TypeError.is(r2))
       end)
 
+      it(name .. " rejects a list whose n is not an integer from 0 to 2^31-1, reading no element", function()
+        local bads = { 1.5, -1, 0 / 0, math.huge, -math.huge, 2 ^ 53, 2 ^ 63, math.mininteger, "2", true, {} }
+        for _, n in ipairs(bads) do
+          local read = false
+          local list = setmetatable({ n = n }, { __index = function() read = true end })
+          local p
+          assert.has_no.errors(function() p = Promise[name](list) end)
+          local state, reason = settle(p)
+          local shown = ("%s n = %s"):format(name, tostring(n))
+          assert.are.equal("rejected", state, shown)
+          assert.is_true(Promise.TypeError.is(reason), shown)
+          assert.matches("bad argument #1 to '" .. name .. "' (field 'n' must be an integer", reason.message, 1, true)
+          assert.is_false(read, shown .. " read an element")
+        end
+        -- a float with an integral value is that integer
+        local state, v = settle(Promise[name]({ "a", "b", "c", n = 2.0 }))
+        if name == "all" then
+          assert.are.same({ "fulfilled", { "a", "b", n = 2 } }, { state, v })
+          assert.is_true(math.type(v.n) == "integer")
+        elseif name ~= "allSettled" then
+          assert.are.same({ "fulfilled", "a" }, { state, v })
+        else
+          assert.are.equal(2, #v)
+        end
+      end)
+
       it(name .. " returns a new promise, never the input", function()
         local list = { Promise.resolve(1) }
         local p = Promise[name](list)

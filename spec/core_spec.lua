@@ -626,7 +626,7 @@ describe("core", function()
 
   describe("error classes (section 3)", function()
     local names = { "Error", "TypeError", "AggregateError", "TimeoutError", "AbortError",
-      "CircuitOpenError", "QueueFullError", "IOError" }
+      "CircuitOpenError", "QueueFullError", "IOError", "RedisError", "LockError", "LockLostError" }
 
     it("exposes every class, each a subclass of Promise.Error", function()
       for _, name in ipairs(names) do

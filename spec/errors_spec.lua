@@ -4,6 +4,7 @@ local errors = require("promise.errors")
 local NAMES = {
   "Error", "TypeError", "AggregateError", "TimeoutError", "AbortError",
   "CircuitOpenError", "QueueFullError", "IOError",
+  "RedisError", "LockError", "LockLostError",
 }
 
 describe("promise.errors", function()

@@ -424,6 +424,16 @@ describe("Promise.limiter", function()
       "bad argument #1 to 'submit' %(field 'signal' must be an AbortSignal, got table%)")
     assert.error_matches(function() limit.submit({}, nil, print) end,
       "calling 'submit' on bad self %(limiter expected, got table%)")
+    -- the metamethods too, when reached through the metatable
+    local mt = getmetatable(limit)
+    assert.error_matches(function() mt.__call(42, print) end,
+      "calling '__call' on bad self %(limiter expected, got number%)")
+    assert.error_matches(function() mt.__index({}, "activeCount") end,
+      "calling '__index' on bad self %(limiter expected, got table%)")
+    assert.error_matches(function() mt.__newindex(true, "concurrency", 2) end,
+      "calling '__newindex' on bad self %(limiter expected, got boolean%)")
+    assert.error_matches(function() mt.__tostring(nil) end,
+      "calling '__tostring' on bad self %(limiter expected, got nil%)")
     -- the error points at the caller
     local ok, err = pcall(function() Promise.limiter("x") end)
     assert.is_false(ok)

@@ -14,6 +14,7 @@ local net = require("promise.net")
 
 local MODULES = {
   fs = fs, net = net, dns = require("promise.dns"), process = require("promise.process"),
+  redis = require("promise.redis"),
 }
 
 -- the manual page of each Lua module whose annotations are checked
@@ -54,11 +55,15 @@ local function ls(dir, pattern)
 end
 
 --- The Lua files of lua/promise at any depth ("loop/timers.lua"), and the
---- module each belongs to for PAGES (its folder: "loop").
+--- module each belongs to for PAGES (its folder: "loop"). The Redis client
+--- (lua/promise/redis/) has a walk of its own.
 local function lua_files()
   local files = {}
   local p = assert(io.popen("cd lua/promise && find . -name '*.lua' | sort"))
-  for path in p:lines() do files[#files + 1] = path:gsub("^%./", "") end
+  for path in p:lines() do
+    path = path:gsub("^%./", "")
+    if not path:match("^redis/") then files[#files + 1] = path end
+  end
   p:close()
   return files
 end
@@ -198,14 +203,22 @@ describe("the reference manual", function()
     walked(6)
   end)
 
-  it("has a heading for every function of promise.fs, net, dns and process", function()
+  it("has a heading for every method of a Redis client", function()
+    for name in pairs(require("promise.redis.client").methods) do
+      assert_heading("client:" .. name, "Redis client method")
+      checked = checked + 1
+    end
+    walked(11)
+  end)
+
+  it("has a heading for every function of promise.fs, net, dns, process and redis", function()
     for prefix, module in pairs(MODULES) do
       for name in pairs(module) do
         assert_heading(prefix .. "." .. name, "require(\"promise." .. prefix .. "\")." .. name)
         checked = checked + 1
       end
     end
-    walked(18)
+    walked(21)
   end)
 
   describe("has a heading for every method and field of", function()
@@ -309,7 +322,14 @@ describe("the reference manual", function()
       n = n + 1
     end
     assert.is_truthy(pages.modules:find("`promise.core`", 1, true))
-    assert.is_true(n >= 24)
+    for _, file in ipairs(ls("lua/promise/redis", "%.lua$")) do
+      local name = file:gsub("%.lua$", "")
+      local long, short = "`promise.redis" .. (name == "init" and "" or "." .. name) .. "`", "`." .. name .. "`"
+      assert.is_truthy(pages.modules:find(long, 1, true) or (name ~= "init" and pages.modules:find(short, 1, true)),
+        "promise.redis." .. name .. " is not in docs/manual/modules.md")
+      n = n + 1
+    end
+    assert.is_true(n >= 38)
   end)
 
   it("lists every breaker event", function()

@@ -55,6 +55,14 @@ for _, file in ipairs(ROCKSPECS) do
       assert.is_true(n >= 24, "only " .. n .. " Lua files found")
     end)
 
+    it("installs every Lua module under lua/promise/redis", function()
+      for _, f in ipairs(list("lua/promise/redis", "%.lua$")) do
+        local name = f:gsub("%.lua$", "")
+        local module = name == "init" and "promise.redis" or "promise.redis." .. name
+        assert.are.equal("lua/promise/redis/" .. f, modules[module], module .. " is not in " .. file)
+      end
+    end)
+
     it("builds promise.core from every C file in src", function()
       local sources = {}
       for _, s in ipairs(modules["promise.core"].sources) do sources[s] = true end

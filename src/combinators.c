@@ -7,6 +7,8 @@
 ** element costs no closure. The aggregate is a userdata holding the count
 ** of elements still to come, with the values table as its user value.
 */
+#include <limits.h>
+
 #include "lpromise.h"
 
 typedef struct pr_Aggregate {
@@ -111,15 +113,46 @@ static int settledelement (lua_State *L, pr_State *S, int kind,
 }
 
 
+/* the name of the combinator of kind 'kind', for error messages */
+static const char *kindname (int kind) {
+  switch (kind) {
+    case PR_JALL: return "all";
+    case PR_JALLSETTLED: return "allSettled";
+    case PR_JANY: return "any";
+    default: return "race";
+  }
+}
+
+/*
+** The number of elements of the list at 1: 'list.n' when it is not nil,
+** else '#list'. An 'n' that is not an integer (a float with an integral
+** value counts) from 0 to INT_MAX raises a TypeError: it would otherwise
+** be read as 0 or make the loop run for ever.
+*/
+static lua_Integer listlength (lua_State *L, int kind) {
+  int isint = 0;
+  lua_Integer n;
+  int t = lua_getfield(L, 1, "n");
+  if (t == LUA_TNIL) return luaL_len(L, 1);
+  n = lua_tointegerx(L, -1, &isint);
+  if (t == LUA_TNUMBER && isint && n >= 0 && n <= INT_MAX) return n;
+  if (t == LUA_TNUMBER)
+    lua_pushfstring(L, "number %s", lua_tostring(L, -1));
+  else
+    lua_pushstring(L, luaL_typename(L, -1));
+  lua_pushfstring(L, "bad argument #1 to '%s' (field 'n' must be an integer "
+                  "from 0 to %d, got %s)", kindname(kind), INT_MAX,
+                  lua_tostring(L, -1));
+  pr_newerror(L, PR_SUV_TYPEERROR, lua_tostring(L, -1));
+  return lua_error(L);
+}
+
+
 /* run protected: 1 list, 2 result, 3 kind */
 static int combine (lua_State *L) {
   pr_State *S = pr_getstate(L);
   int kind = (int)lua_tointeger(L, 3);
-  lua_Integer i, n, batch = -1;
-  if (lua_getfield(L, 1, "n") == LUA_TNUMBER && lua_isinteger(L, -1))
-    n = lua_tointeger(L, -1);
-  else
-    n = luaL_len(L, 1);
+  lua_Integer i, n = listlength(L, kind), batch = -1;
   lua_settop(L, 5);           /* 4: aggregate, 5: values (nil for race) */
   if (kind != PR_JTHEN) {
     pr_Aggregate *a;

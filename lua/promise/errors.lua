@@ -150,5 +150,10 @@ M.AbortError = M.Error:extend("AbortError")
 M.CircuitOpenError = M.Error:extend("CircuitOpenError")
 M.QueueFullError = M.Error:extend("QueueFullError")
 M.IOError = M.Error:extend("IOError")
+-- promise.redis: an error reply (`code` = its first word, `command` = the
+-- command's name as sent); a lock not acquired (`code`); a lock lost.
+M.RedisError = M.Error:extend("RedisError")
+M.LockError = M.Error:extend("LockError")
+M.LockLostError = M.Error:extend("LockLostError")
 
 return M

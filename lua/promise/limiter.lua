@@ -290,7 +290,7 @@ function methods.onIdle(self)
 end
 
 Limiter.__index = function(self, key)
-  local st = states[self]
+  local st = check_self(self, "__index")
   if key == "activeCount" then return st.active end
   if key == "pendingCount" then return #st.heap end
   if key == "concurrency" then return st.concurrency end
@@ -299,7 +299,7 @@ Limiter.__index = function(self, key)
 end
 
 Limiter.__newindex = function(self, key, value)
-  local st = states[self]
+  local st = check_self(self, "__newindex")
   if key == "concurrency" then
     local problem = count_problem(value, 1)
     if problem then error("bad value for 'concurrency' (" .. problem .. ")", 2) end
@@ -311,7 +311,7 @@ Limiter.__newindex = function(self, key, value)
 end
 
 Limiter.__call = function(self, fn, ...)
-  local st = states[self]
+  local st = check_self(self, "__call")
   if not is_callable(fn) then
     error("bad argument #1 to 'limit' (function expected, got " .. type(fn) .. ")", 2)
   end
@@ -319,7 +319,7 @@ Limiter.__call = function(self, fn, ...)
 end
 
 Limiter.__tostring = function(self)
-  local st = states[self]
+  local st = check_self(self, "__tostring")
   return ("Limiter<%d/%s active, %d queued>"):format(st.active, tostring(st.concurrency), #st.heap)
 end
 

@@ -260,6 +260,63 @@ function H.run_lua(src, redirect)
   return H.run_script(H.LUA_ENV .. "lua5.4", src, redirect)
 end
 
+--- A FIFO at a fresh temporary path that this process holds open for
+--- reading and writing (so opening it never blocks, in the spec or in a
+--- child, and reading it never meets end of file): children report to the
+--- spec by writing lines to `f.path`, or wait for it with `read x < path`.
+--- `f:line()` is a promise of the next line written to it (without the
+--- newline; the FIFO is read only while a line is awaited); `f:write(s)`
+--- writes `s` at once; `f:close()` is a promise
+--- fulfilled once the FIFO is closed and removed.
+---@return table f
+function H.fifo()
+  local path = os.tmpname()
+  os.remove(path)
+  assert.is_true(os.execute("mkfifo " .. path))
+  local fd = assert(uv.fs_open(path, "r+", 0))
+  local pipe = uv.new_pipe(false)
+  assert(pipe:open(fd))
+  local f, buf, waiting, reading = { path = path }, "", {}, false
+  local function deliver()
+    while waiting[1] do
+      local line, rest = buf:match("^([^\n]*)\n(.*)$")
+      if not line then return end
+      buf = rest
+      table.remove(waiting, 1)(line)
+    end
+    if reading then  -- nobody waits: stop, so that the FIFO keeps no loop alive
+      reading = false
+      pipe:read_stop()
+    end
+  end
+  function f.line()
+    local p, resolve = Promise.withResolvers()
+    waiting[#waiting + 1] = resolve
+    if not reading then
+      reading = true
+      pipe:read_start(function(err, data)
+        assert(not err, err)
+        buf = buf .. (data or "")
+        deliver()
+      end)
+    end
+    deliver()
+    return p
+  end
+  function f.write(_, s)
+    assert.equal(#s, pipe:try_write(s))
+  end
+  function f.close()
+    local p, resolve = Promise.withResolvers()
+    pipe:close(function()
+      os.remove(path)
+      resolve()
+    end)
+    return p
+  end
+  return f
+end
+
 ---@return boolean whether node can be run
 function H.node_available()
   return os.execute("node --version >/dev/null 2>&1") == true

@@ -1,0 +1,43 @@
+--- `require("promise.redis")`: an async Redis client on luv.
+---
+--- ```lua
+--- local redis = require("promise.redis")
+--- local client = await(redis.connect{ host = "127.0.0.1", port = 6379 })
+--- await(client:set("greeting", "hello", "PX", 5000))
+--- print(await(client:get("greeting")))          --> hello
+--- await(client:close())
+--- ```
+---
+--- This file only wires the modules together; see docs/manual/redis.md for the
+--- reference and docs/HACKING.md for how the client is built.
+
+local options = require("promise.redis.options")
+local lifecycle = require("promise.redis.lifecycle")
+local script = require("promise.redis.script")
+require("promise.redis.transaction")
+require("promise.redis.pubsub")
+
+local M = {}
+
+--- Connects; resolves to a ready client (after HELLO/AUTH, SELECT and
+--- CLIENT SETNAME as the options ask).
+---@param opts? table see docs/manual/redis.md for the options
+---@return Promise # of a RedisClient
+function M.connect(opts)
+  local cfg = options.resolve(opts, "connect")
+  return lifecycle.connect(cfg, opts and opts.signal)
+end
+
+--- A script to run with `client:eval(s, keys, args)` (EVALSHA, falling
+--- back to EVAL once on NOSCRIPT).
+---@param source string the Lua source
+---@return promise.redis.Script
+function M.script(source)
+  return script.new(source)
+end
+
+--- Parses a `redis://` or `unix://` URL into options (nil and a message
+--- when it is not one); the message never quotes the URL.
+M.parseURL = options.parseURL
+
+return M

@@ -1,0 +1,105 @@
+-- A private redis-server for the specs tagged #redis:
+--   local R = require("spec.support.redis")
+--   local srv = R.start()        -- srv.port, srv.path (Unix socket), srv.url
+--   ... srv:stop()               -- always, from a teardown/finally
+-- Listens only on 127.0.0.1 (a free port) and on a socket in a fresh temp
+-- directory, persists nothing (--save "" --appendonly no), and is stopped
+-- by pid: no process outlives the spec.
+local uv = require("luv")
+
+local R = {}
+
+local Server = {}
+Server.__index = Server
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = f:read("a")
+  f:close()
+  return out
+end
+
+local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- A TCP port nobody listens on now (bound to 0, then released).
+local function freeport()
+  local h = uv.new_tcp()
+  assert(h:bind("127.0.0.1", 0))
+  local port = h:getsockname().port
+  h:close()
+  uv.run("nowait")
+  return port
+end
+
+local function sleep(ms) uv.sleep(ms) end
+
+--- Whether the process `pid` still runs (a zombie waiting to be reaped
+--- by an init that may never do it counts as gone).
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  return stat:match("^%d+ %b() (%a)") ~= "Z"
+end
+
+--- Runs redis-cli against this server; returns its output.
+---@param ... string arguments
+---@return string
+function Server:cli(...)
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = quote(a) end
+  return sh(("redis-cli -s %s %s"):format(quote(self.path), table.concat(args, " ")))
+end
+
+--- Starts the server process (again, after stop(): same port and socket).
+function Server:launch()
+  local cmd = ("redis-server --bind 127.0.0.1 --port %d --unixsocket %s --unixsocketperm 700"
+    .. " --save '' --appendonly no --enable-debug-command local --daemonize yes --pidfile %s --dir %s --logfile %s")
+    :format(self.port, quote(self.path), quote(self.dir .. "/redis.pid"), quote(self.dir),
+      quote(self.dir .. "/redis.log"))
+  for _, a in ipairs(self.extra or {}) do cmd = cmd .. " " .. quote(a) end
+  sh(cmd)
+  for _ = 1, 400 do
+    local f = io.open(self.dir .. "/redis.pid")
+    if f then
+      self.pid = tonumber(f:read("a"))
+      f:close()
+      if self.pid and self:cli("PING"):match("PONG") then return self end
+    end
+    sleep(25)
+  end
+  self:stop()
+  error("redis-server did not start: " .. sh("cat " .. quote(self.dir .. "/redis.log")))
+end
+
+--- Stops the process (SIGKILL after 5 s) and waits until it is gone.
+function Server:stop()
+  local pid = self.pid
+  if not pid then return end
+  os.execute("kill " .. pid .. " 2>/dev/null")
+  for i = 1, 400 do
+    if not alive(pid) then break end
+    if i == 200 then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+    sleep(25)
+  end
+  os.remove(self.dir .. "/redis.pid")
+  self.pid = nil
+end
+
+--- Stops the server and removes its directory.
+function Server:destroy()
+  self:stop()
+  sh("rm -rf " .. quote(self.dir))
+end
+
+--- Starts a new server; `extra` are more redis-server arguments.
+---@param extra string[]?
+function R.start(extra)
+  local dir = sh("mktemp -d /tmp/luv-promise-redis.XXXXXX"):match("[^\n]+")
+  local s = setmetatable({ dir = dir, path = dir .. "/redis.sock", port = freeport(), extra = extra }, Server)
+  s.url = ("redis://127.0.0.1:%d"):format(s.port)
+  return s:launch()
+end
+
+return R
