@@ -155,6 +155,9 @@ local function typekind(name)
 end
 KINDS.boolean, KINDS.string, KINDS.table = typekind("boolean"), typekind("string"), typekind("table")
 
+-- "any": no test of its own; the field's `check` says it all
+function KINDS.any() end
+
 -- "number >= 0 or math.huge", "integer > 0": what a number field expects
 local function numbertext(f)
   local t = f.integer and "integer" or "number"
@@ -182,11 +185,13 @@ end
 ---   "function" anything callable; "signal" an AbortSignal;
 ---   "boolean", "string", "table"
 ---   "enum"     one of `values` (an array)
+---   "any"      no test but `check`
 --- `check(v)` (any kind, run after the kind's own test) returns nil or a
---- problem text. `strict = true` refuses options the schema does not name
---- (to catch typos); otherwise they are passed through.
+--- problem text. `strict` refuses options the schema does not name (to
+--- catch typos): `true` says "unknown option <k>", a function `strict(k)`
+--- gives the text itself; otherwise unknown options are passed through.
 ---@param fields table[]
----@param strict? boolean
+---@param strict? boolean|fun(k: any): string
 ---@return table schema
 function M.schema(fields, strict)
   local byname = {}
@@ -226,7 +231,10 @@ function M.checkopts(fname, argn, opts, schema, level)
     local byname = schema.byname
     for k, v in pairs(opts) do
       if not byname[k] then
-        if schema.strict then raise(argn, fname, "unknown option " .. tostring(k), level) end
+        local strict = schema.strict
+        if strict then
+          raise(argn, fname, strict == true and "unknown option " .. tostring(k) or strict(k), level)
+        end
         out[k] = v
       end
     end
