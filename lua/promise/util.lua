@@ -175,6 +175,26 @@ local function enumtext(values)
   return table.concat(q, ", ", 1, #q - 1) .. " or " .. q[#q]
 end
 
+--- `number 1.5` shows as `1.5`, anything else as its type name.
+local function shownumber(v)
+  if type(v) == "number" then return tostring(v) end
+  return typename(v)
+end
+
+--- A `check` for a schema field (kind "any"): nil when `ok(v)`, else
+--- "<what> expected, got <show(v)>" (`show` defaults to the value of a
+--- number, the type name of anything else).
+---@param what string
+---@param ok fun(v: any): boolean
+---@param show? fun(v: any): string
+---@return fun(v: any): string?
+function M.expect(what, ok, show)
+  show = show or shownumber
+  return function(v)
+    if not ok(v) then return what .. " expected, got " .. show(v) end
+  end
+end
+
 --- Compiles an option schema for `checkopts`. `fields` is an array of field
 --- specs `{ name, kind, default = v, check = fn, ... }`, checked in that
 --- order; `kind` is one of
@@ -187,7 +207,8 @@ end
 ---   "enum"     one of `values` (an array)
 ---   "any"      no test but `check`
 --- `check(v)` (any kind, run after the kind's own test) returns nil or a
---- problem text. `strict` refuses options the schema does not name (to
+--- problem text (see `expect`). `required = true` checks the field even
+--- when it is nil (so `check(nil)` must give the problem). `strict` refuses options the schema does not name (to
 --- catch typos): `true` says "unknown option <k>", a function `strict(k)`
 --- gives the text itself; otherwise unknown options are passed through.
 ---@param fields table[]
@@ -242,7 +263,7 @@ function M.checkopts(fname, argn, opts, schema, level)
   for _, f in ipairs(schema.fields) do
     local name = f[1]
     local v = opts and opts[name]
-    if v == nil then
+    if v == nil and not f.required then
       v = f.default
     else
       local problem = f.test(v, f) or (f.check and f.check(v))

@@ -29,11 +29,7 @@ local function is_int(v, min)
 end
 
 -- a `check` for util.schema: `ok(v)` or "<what> expected, got <describe(v)>"
-local function expect(what, ok)
-  return function(v)
-    if not ok(v) then return ("%s expected, got %s"):format(what, describe(v)) end
-  end
-end
+local function expect(what, ok) return util.expect(what, ok, describe) end
 
 local function int1(v) return is_int(v, 1) end
 local function rate(v) return type(v) == "number" and v > 0 and v <= 1 end
