@@ -217,18 +217,52 @@ end
 function M.schema(fields, strict)
   local byname = {}
   for _, f in ipairs(fields) do
-    local kind = f[2]
-    f.test = KINDS[kind] or error("schema: unknown kind " .. tostring(kind), 2)
-    if kind == "number" then
-      f.expected = f.expected or numbertext(f)
-    elseif kind == "enum" then
-      f.set = {}
-      for _, v in ipairs(f.values) do f.set[v] = true end
-      f.expected = f.expected or enumtext(f.values)
-    end
+    M.field(f, 3)
     byname[f[1]] = f
   end
   return { fields = fields, byname = byname, strict = strict or false }
+end
+
+--- Compiles one field spec (as in `schema`) in place and returns it: for
+--- a positional argument, checked with `checkarg` or `problem`.
+---@param f table
+---@param level? integer where a bad spec is reported (default 2)
+---@return table f
+function M.field(f, level)
+  local kind = f[2]
+  f.test = KINDS[kind] or error("schema: unknown kind " .. tostring(kind), level or 2)
+  if kind == "number" then
+    f.expected = f.expected or numbertext(f)
+  elseif kind == "enum" then
+    f.set = {}
+    for _, v in ipairs(f.values) do f.set[v] = true end
+    f.expected = f.expected or enumtext(f.values)
+  end
+  return f
+end
+
+--- The problem text of `v` for the compiled field `f`, or nil when good.
+---@param f table
+---@param v any
+---@return string?
+function M.problem(f, v)
+  return f.test(v, f) or (f.check and f.check(v))
+end
+
+--- Checks argument `n` of `fname` against the compiled field `f` (nil is
+--- checked too); raises `bad argument #n to 'fname' (<problem>)` at the
+--- caller of the public function, or `level` frames further out (as for
+--- `badarg`). Returns `v`.
+---@param n integer
+---@param fname string
+---@param v any
+---@param f table
+---@param level? integer
+---@return any v
+function M.checkarg(n, fname, v, f, level)
+  local problem = f.test(v, f) or (f.check and f.check(v))
+  if problem then raise(n, fname, problem, (level or 2) + 1) end
+  return v
 end
 
 --- Checks the option table `opts` (argument `argn` of `fname`: nil or a
@@ -266,7 +300,7 @@ function M.checkopts(fname, argn, opts, schema, level)
     if v == nil and not f.required then
       v = f.default
     else
-      local problem = f.test(v, f) or (f.check and f.check(v))
+      local problem = M.problem(f, v)
       if problem then raise(argn, fname, ("field '%s': %s"):format(name, problem), level) end
     end
     out[name] = v
