@@ -19,80 +19,89 @@ local traceback = debug.traceback
 
 local M = {}
 
---- Sets `L.invoke(fn, args)` and `L.drainnow()`, and replaces `P.drain`
---- with `L.drainnow` (a drain called by hand also stops our handles).
----@param L table the loop's state
-function M.install(L)
-  local P = L.P
-  local drain = P.drain  -- the core's
+-- set once by install: the state, the core's drain, our two uv handles
+local L, coredrain, prep, chk
+
+local function msgh(e)
+  L.lasttrace = traceback(nil, 2)
+  return e
+end
+
+local function report(err, tb)
+  local reporter = L.P.reportError or L.P._reportUncaught
+  if reporter then
+    reporter(err, tb)
+  else
+    io.stderr:write("Uncaught error: ", tostring(err), "\n", tb or "", "\n")
+  end
+end
+
+local function disarm()
+  if L.drainarmed then
+    L.drainarmed = false
+    prep:stop()
+    chk:stop()
+  end
+end
+
+local function ondrainhandle()
+  disarm()
+  coredrain()
+end
+
+-- the core asks for a drain (its queue was empty)
+local function ondrainneeded()
+  if L.incallback or L.drainarmed then return end
+  L.drainarmed = true
+  prep:start(ondrainhandle)
+  chk:start(ondrainhandle)
+end
+
+--- Drains the microtask queue now; our drain handles are then not needed.
+---@return integer jobs run
+function M.drainnow()
+  local n = coredrain()
+  disarm()
+  return n
+end
+local drainnow = M.drainnow
+
+--- Runs a user callback protected, reports its error, drains microtasks.
+---@param fn function
+---@param args table? table.pack of its arguments
+function M.invoke(fn, args)
+  -- microtasks queued outside our callbacks (top-level code, raw luv
+  -- callbacks) run before this macrotask, as in Node
+  if L.drainarmed then drainnow() end
+  L.incallback = true
+  local ok, err
+  if args then
+    ok, err = xpcall(fn, msgh, unpack(args, 1, args.n))
+  else
+    ok, err = xpcall(fn, msgh)
+  end
+  L.incallback = false
+  if not ok then
+    local tb = L.lasttrace
+    L.lasttrace = nil
+    report(err, tb)
+  end
+  drainnow()
+end
+
+--- Sets `L.invoke` and `L.drainnow`, and replaces `P.drain` with
+--- `drainnow` (a drain called by hand also stops our handles).
+---@param state table the loop's state
+function M.install(state)
+  L = state
+  coredrain = L.P.drain
   -- created once and inactive while there is nothing to do (so counting
   -- handles before and after some work sees no difference)
-  local prep, chk = uv.new_prepare(), uv.new_check()
+  prep, chk = uv.new_prepare(), uv.new_check()
   L.drainarmed, L.incallback = false, false
-
-  local function msgh(e)
-    L.lasttrace = traceback(nil, 2)
-    return e
-  end
-
-  local function report(err, tb)
-    local reporter = P.reportError or P._reportUncaught
-    if reporter then
-      reporter(err, tb)
-    else
-      io.stderr:write("Uncaught error: ", tostring(err), "\n", tb or "", "\n")
-    end
-  end
-
-  local function disarm()
-    if L.drainarmed then
-      L.drainarmed = false
-      prep:stop()
-      chk:stop()
-    end
-  end
-
-  local function ondrainhandle()
-    disarm()
-    drain()
-  end
-
-  P.onDrainNeeded(function()
-    if L.incallback or L.drainarmed then return end
-    L.drainarmed = true
-    prep:start(ondrainhandle)
-    chk:start(ondrainhandle)
-  end)
-
-  --- Drains the microtask queue now; our drain handles are then not needed.
-  local function drainnow()
-    local n = drain()
-    disarm()
-    return n
-  end
-  L.drainnow = drainnow
-  P.drain = drainnow
-
-  --- Runs a user callback protected, reports its error, drains microtasks.
-  function L.invoke(fn, args)
-    -- microtasks queued outside our callbacks (top-level code, raw luv
-    -- callbacks) run before this macrotask, as in Node
-    if L.drainarmed then drainnow() end
-    L.incallback = true
-    local ok, err
-    if args then
-      ok, err = xpcall(fn, msgh, unpack(args, 1, args.n))
-    else
-      ok, err = xpcall(fn, msgh)
-    end
-    L.incallback = false
-    if not ok then
-      local tb = L.lasttrace
-      L.lasttrace = nil
-      report(err, tb)
-    end
-    drainnow()
-  end
+  L.invoke, L.drainnow = M.invoke, drainnow
+  L.P.onDrainNeeded(ondrainneeded)
+  L.P.drain = drainnow
 end
 
 return M
