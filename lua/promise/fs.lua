@@ -21,6 +21,7 @@
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
 
 local type, select, pcall, error, setmetatable, tostring, mtype =
   type, select, pcall, error, setmetatable, tostring, math.type
@@ -111,7 +112,7 @@ end
 
 local function checkdata(v, n, fname)
   if type(v) ~= "string" then
-    error(("bad argument #%d to '%s' (string expected, got %s)"):format(n, fname, ioerror.typename(v)), 3)
+    util.badarg(n, fname, "string expected, got " .. util.typename(v), 3)
   end
 end
 
@@ -119,11 +120,11 @@ end
 local function optint(v, n, fname, what, lo, hi)
   if v == nil then return end
   if mtype(v) ~= "integer" then
-    error(("bad argument #%d to '%s' (%s must be an integer, got %s)")
-      :format(n, fname, what, mtype(v) == "float" and tostring(v) or ioerror.typename(v)), 3)
+    util.badarg(n, fname, ("%s must be an integer, got %s")
+      :format(what, mtype(v) == "float" and tostring(v) or util.typename(v)), 3)
   end
   if lo and (v < lo or v > hi) then
-    error(("bad argument #%d to '%s' (%s must be in %d..%d, got %d)"):format(n, fname, what, lo, hi, v), 3)
+    util.badarg(n, fname, ("%s must be in %d..%d, got %d"):format(what, lo, hi, v), 3)
   end
 end
 
@@ -146,7 +147,7 @@ local function optflag(v, n, fname, field)
       (mtype(v) and tostring(v) or ioerror.typename(v))
   end
   if field then problem = ("field '%s': %s"):format(field, problem) end
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), 3)
+  util.badarg(n, fname, problem, 3)
 end
 
 -------------------------------------------------------------- whole files
@@ -345,8 +346,8 @@ function M.access(path, mode, opts)
   if type(mode) == "table" and opts == nil then mode, opts = nil, mode end
   if mode ~= nil and not (type(mode) == "string" and mode:find("^[rwxRWX]*$"))
      and not (mtype(mode) == "integer" and mode >= 0 and mode <= 7) then
-    error(("bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got %s)")
-      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)), 2)
+    util.badarg(2, "access", ('letters of "rwx" or an integer in 0..7 expected, got %s')
+      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)))
   end
   opts = checkopts(opts, 3, "access")
   return access(path, mode or 0, opts)
