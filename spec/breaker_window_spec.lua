@@ -24,9 +24,7 @@ describe("breaker window", function()
 
   it('"time" drops outcomes size ms old or older', function()
     local w = new("time", 100)
-    window.record(w, true, 0)
-    window.record(w, false, 50)
-    window.record(w, true, 99)
+    for _, o in ipairs({ { true, 0 }, { false, 50 }, { true, 99 } }) do window.record(w, o[1], o[2]) end
     assert.same({ 3, 2 }, { window.counts(w, 99) })
     assert.same({ 2, 1 }, { window.counts(w, 100) })  -- the one at 0 is 100 ms old
     assert.same({ 1, 1 }, { window.counts(w, 150) })

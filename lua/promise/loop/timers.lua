@@ -217,11 +217,8 @@ end
 ---@param ms? number
 ---@return promise.Timeout
 function M.setTimeout(fn, ms, ...)
-  if type(fn) ~= "function" and not is_callable(fn) then
-    argerror(1, "setTimeout", "function", fn)
-  end
-  local args = nil
-  if select("#", ...) > 0 then args = pack(...) end
+  if type(fn) ~= "function" and not is_callable(fn) then argerror(1, "setTimeout", "function", fn) end
+  local args = select("#", ...) > 0 and pack(...) or nil
   return newtimer(L.fake or real, fn, delay(ms), false, args)
 end
 
@@ -230,11 +227,8 @@ end
 ---@param ms? number
 ---@return promise.Timeout
 function M.setInterval(fn, ms, ...)
-  if type(fn) ~= "function" and not is_callable(fn) then
-    argerror(1, "setInterval", "function", fn)
-  end
-  local args = nil
-  if select("#", ...) > 0 then args = pack(...) end
+  if type(fn) ~= "function" and not is_callable(fn) then argerror(1, "setInterval", "function", fn) end
+  local args = select("#", ...) > 0 and pack(...) or nil
   return newtimer(L.fake or real, fn, delay(ms), true, args)
 end
 
