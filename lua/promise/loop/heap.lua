@@ -61,20 +61,26 @@ local function before(a, b)
   return da < db or (da == db and a[DELAY] > b[DELAY])
 end
 
+-- puts list `l` at index `i` of heap `h`
+local function put(h, i, l)
+  h[i] = l
+  l[LPOS] = i
+end
+
+-- moves list `l`, whose place is `i`, up to where its first timer belongs
 local function siftup(h, i, l)
   local first = l[HEAD]
   while i > 1 do
     local pi = i // 2
     local parent = h[pi]
     if not before(first, parent[HEAD]) then break end
-    h[i] = parent
-    parent[LPOS] = i
+    put(h, i, parent)
     i = pi
   end
-  h[i] = l
-  l[LPOS] = i
+  put(h, i, l)
 end
 
+-- moves list `l`, whose place is `i`, down (the heap has `n` lists)
 local function siftdown(h, n, i, l)
   local first = l[HEAD]
   while true do
@@ -86,12 +92,10 @@ local function siftdown(h, n, i, l)
       child = h[c]
     end
     if not before(child[HEAD], first) then break end
-    h[i] = child
-    child[LPOS] = i
+    put(h, i, child)
     i = c
   end
-  h[i] = l
-  l[LPOS] = i
+  put(h, i, l)
 end
 
 --- Adds pending timer `t` (IDLE) to scheduler `s`.
