@@ -207,30 +207,23 @@ local function run_fallback(self, err, args)
   return Promise.try(self._fallback, err, unpack(args, 1, args.n))
 end
 
---- Ends a call admitted as `rec`. `kind`: "success", "failure", "timeout".
-local function finish(self, rec, kind, v)
-  if rec.done then return end
-  rec.done = true
-  if rec.timer then
-    Promise.clearTimeout(rec.timer)
-    rec.timer = nil
-  end
-  local now = Promise.now()
-  local elapsed = now - rec.start
-  local counted = rec.period == self._period
-  local current = rec.epoch == self._epoch
-  if rec.trial and current then self._trials = self._trials - 1 end
-
+--- The kind of an outcome once `isFailure` has judged a failure:
+--- "failure" stays a failure unless it says otherwise ("ignored").
+local function classify(self, kind, v)
   if kind == "failure" and self._isFailure then
     local ok, res = pcall(self._isFailure, v)
     if not ok then
       report(res)
     elseif not res then
-      kind = "ignored"
+      return "ignored"
     end
   end
+  return kind
+end
 
-  local events = {}
+--- Counts an outcome in the statistics (when the call belongs to the
+--- current period: `counted`) and queues its events.
+local function count(self, events, kind, v, elapsed, counted)
   if kind == "success" then
     if counted then self._successes = self._successes + 1 end
     push(events, "success", v, elapsed)
@@ -244,29 +237,45 @@ local function finish(self, rec, kind, v)
     if kind == "timeout" then push(events, "timeout", v, elapsed) end
     push(events, "failure", v, elapsed)
   end
+end
 
-  if current and kind ~= "ignored" then
-    local failed = kind ~= "success"
-    if self._state == "closed" then
-      if failed then
-        self._consecutive = self._consecutive + 1
-      else
-        self._consecutive = 0
-      end
-      if self._window then rolling.record(self._window, failed, now) end
-      if must_trip(self, now) then to_open(self, events, failed and v or nil, now) end
-    elseif rec.trial then -- half-open
-      if failed then
-        to_open(self, events, v, now)
-      else
-        self._trialSuccesses = self._trialSuccesses + 1
-        if self._trialSuccesses >= self._successThreshold then to_closed(self, events) end
-      end
+--- The state change an outcome (of a call admitted in the current epoch)
+--- causes: a trip of the closed circuit, the end of a half-open trial.
+local function judge(self, events, rec, failed, v, now)
+  if self._state == "closed" then
+    if failed then
+      self._consecutive = self._consecutive + 1
+    else
+      self._consecutive = 0
+    end
+    if self._window then rolling.record(self._window, failed, now) end
+    if must_trip(self, now) then to_open(self, events, failed and v or nil, now) end
+  elseif rec.trial then -- half-open
+    if failed then
+      to_open(self, events, v, now)
+    else
+      self._trialSuccesses = self._trialSuccesses + 1
+      if self._trialSuccesses >= self._successThreshold then to_closed(self, events) end
     end
   end
+end
 
+--- Ends a call admitted as `rec`. `kind`: "success", "failure", "timeout".
+local function finish(self, rec, kind, v)
+  if rec.done then return end
+  rec.done = true
+  if rec.timer then
+    Promise.clearTimeout(rec.timer)
+    rec.timer = nil
+  end
+  local now = Promise.now()
+  local current = rec.epoch == self._epoch
+  if rec.trial and current then self._trials = self._trials - 1 end
+  kind = classify(self, kind, v)
+  local events = {}
+  count(self, events, kind, v, now - rec.start, rec.period == self._period)
+  if current and kind ~= "ignored" then judge(self, events, rec, kind ~= "success", v, now) end
   flush(self, events)
-
   if kind == "success" then
     rec.resolve(v)
   elseif kind ~= "ignored" and self._fallback then
