@@ -98,7 +98,7 @@ Socket.__name = "Socket"
 
 local function checksock(self, fname)
   if getmetatable(self) ~= Socket then
-    error(("calling '%s' on bad self (Socket expected, got %s)"):format(fname, ioerror.typename(self)), 3)
+    util.selferror(fname, "Socket", self, 3)
   end
 end
 
@@ -422,7 +422,7 @@ Server.__name = "Server"
 ---@return Promise # of nil
 function Server:close(opts)
   if getmetatable(self) ~= Server then
-    error(("calling 'close' on bad self (Server expected, got %s)"):format(ioerror.typename(self)), 2)
+    util.selferror("close", "Server", self)
   end
   if opts ~= nil and type(opts) ~= "table" then argerror(1, "close", "table", opts) end
   if opts and opts.force then
