@@ -758,3 +758,28 @@ describe("Promise.now", function()
     assert.is_true(fired_at >= b + 10)
   end)
 end)
+
+describe("timer and immediate methods", function()
+  it("refuse a self that is not theirs, scheduling nothing", function()
+    local t = Promise.setTimeout(function() end, 100000)
+    local im = Promise.setImmediate(function() end)
+    local fake = { 1, 2, 3 }
+    for _, case in ipairs({
+      { t, "refresh", "Timeout" }, { t, "ref", "Timeout" }, { t, "unref", "Timeout" },
+      { t, "hasRef", "Timeout" }, { t, "close", "Timeout" },
+      { im, "ref", "Immediate" }, { im, "unref", "Immediate" }, { im, "hasRef", "Immediate" },
+    }) do
+      local obj, name, class = case[1], case[2], case[3]
+      for _, bad in ipairs({ fake, {}, 5, "x" }) do
+        local ok, err = pcall(obj[name], bad)
+        assert.is_false(ok, name)
+        assert.equal(("calling '%s' on bad self (%s expected, got %s)"):format(name, class, type(bad)), err)
+      end
+    end
+    -- nothing was scheduled: only the two real ones are pending
+    assert.same({ 1, 2, 3 }, fake)
+    t:close()
+    Promise.clearImmediate(im)
+    assert.same({}, H.active_handles_after_turn())
+  end)
+end)

@@ -79,7 +79,14 @@ end
 
 --- Keeps the loop alive while the immediate is pending (the default).
 ---@return promise.Immediate self
+--- Raises Lua's bad-self error unless `self` is an immediate, at the
+--- caller of the method `fname`.
+local function checkimmediate(self, fname)
+  if getmetatable(self) ~= Immediate then util.selferror(fname, "Immediate", self, 3) end
+end
+
 function Immediate:ref()
+  checkimmediate(self, "ref")
   if self[UNREFED] then
     self[UNREFED] = false
     if self[PREV] == QUEUED then
@@ -96,6 +103,7 @@ end
 --- Lets the loop exit while the immediate is pending.
 ---@return promise.Immediate self
 function Immediate:unref()
+  checkimmediate(self, "unref")
   if not self[UNREFED] then
     self[UNREFED] = true
     if self[PREV] == QUEUED then
@@ -112,6 +120,7 @@ end
 --- True when the immediate keeps the loop alive (when pending).
 ---@return boolean
 function Immediate:hasRef()
+  checkimmediate(self, "hasRef")
   return not self[UNREFED]
 end
 

@@ -158,7 +158,14 @@ local function cleartimer(t)
   end
 end
 
+--- Raises Lua's bad-self error unless `self` is a timer, at the caller of
+--- the method `fname`.
+local function checktimer(self, fname)
+  if getmetatable(self) ~= Timeout then util.selferror(fname, "Timeout", self, 3) end
+end
+
 function Timeout:ref()
+  checktimer(self, "ref")
   if self[UNREFED] then
     self[UNREFED] = false
     if self[NEXT] then
@@ -173,6 +180,7 @@ end
 --- Lets the loop exit while this timer is pending.
 ---@return promise.Timeout self
 function Timeout:unref()
+  checktimer(self, "unref")
   if not self[UNREFED] then
     self[UNREFED] = true
     if self[NEXT] then
@@ -187,12 +195,14 @@ end
 --- True when the timer keeps the loop alive (when pending).
 ---@return boolean
 function Timeout:hasRef()
+  checktimer(self, "hasRef")
   return not self[UNREFED]
 end
 
 --- Same as `clearTimeout(self)`.
 ---@return promise.Timeout self
 function Timeout:close()
+  checktimer(self, "close")
   cleartimer(self)
   return self
 end
@@ -201,6 +211,7 @@ end
 --- a timer that already fired is scheduled again; a cleared one is not.
 ---@return promise.Timeout self
 function Timeout:refresh()
+  checktimer(self, "refresh")
   if self[PREV] == CLEARED then return self end
   local s = self[SCHED] or real
   if s.fake and s ~= L.fake then return self end  -- clock restored
