@@ -11,21 +11,12 @@ local await = Promise.await
 local run, rejection = H.run, H.rejection
 
 local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
+  return assert(H.read_file(path))
 end
 
 local count_fds, active_handles, block_pool = H.count_fds, H.active_handles, H.block_pool
 
-local function readproc(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local readproc = H.read_file
 
 --- The names in directory `path`. The listing is always read to its end:
 --- libuv frees the entries a scandir request has not handed out only

@@ -38,21 +38,10 @@ local CLASSES = {
 }
 
 local function read(path)
-  local fh = assert(io.open(path, "rb"))
-  local text = fh:read("a")
-  fh:close()
-  return text
+  return assert(H.read_file(path), "cannot read " .. path)
 end
 
-local function ls(dir, pattern)
-  local files = {}
-  local p = assert(io.popen("ls " .. dir))
-  for name in p:lines() do
-    if name:match(pattern) then files[#files + 1] = name end
-  end
-  p:close()
-  return files
-end
+local ls = H.ls
 
 --- The Lua files of lua/promise at any depth ("loop/timers.lua"), and the
 --- module each belongs to for PAGES (its folder: "loop"). The Redis client

@@ -4,6 +4,8 @@
 
 local ROCKSPECS = { "luv-promise-scm-1.rockspec", "luv-promise-0.1.0-1.rockspec" }
 
+local H = require("spec.support.helpers")
+
 --- Loads a rockspec as LuaRocks does: a chunk that sets globals.
 local function load_rockspec(file)
   local env = {}
@@ -13,15 +15,7 @@ local function load_rockspec(file)
 end
 
 --- Lists the files in `dir` whose names match `pattern`.
-local function list(dir, pattern)
-  local files = {}
-  local p = assert(io.popen("ls " .. dir))
-  for name in p:lines() do
-    if name:match(pattern) then files[#files + 1] = name end
-  end
-  p:close()
-  return files
-end
+local list = H.ls
 
 --- The .lua files below `dir`, at any depth, as paths relative to it.
 local function lua_files(dir)

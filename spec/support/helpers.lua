@@ -331,4 +331,31 @@ function H.lines(s)
   return t
 end
 
+--- The whole content of the file at `path`, or nil when it cannot be
+--- opened.
+---@param path string
+---@return string?
+function H.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- The names in directory `dir` that match the Lua pattern `pattern`, in
+--- `ls` order.
+---@param dir string
+---@param pattern string
+---@return string[]
+function H.ls(dir, pattern)
+  local files = {}
+  local p = assert(io.popen("ls " .. dir))
+  for name in p:lines() do
+    if name:match(pattern) then files[#files + 1] = name end
+  end
+  p:close()
+  return files
+end
+
 return H
