@@ -39,25 +39,26 @@ M.methods = methods
 local function checkself(self, fname)
   if getmetatable(self) ~= Client then util.selferror(fname, "RedisClient", self, 3) end
 end
-M.checkself = checkself
 
 --- The per-command options of `send`, `exec` and `eval` (others pass).
 M.CMDOPTS = util.schema({ { "timeout", "ms", never = true }, { "signal", "signal" } })
 local CMDOPTS = M.CMDOPTS
 
---- Raises `bad argument #n to 'fname' (element i: ...)` at the caller of
---- the method that called it unless `list[first..last]` are strings or
---- numbers.
+--- Raises `bad argument #n to 'fname' (element i: ...)` unless
+--- `list[first..last]` are strings or numbers: at the caller of the method
+--- that called it, or `level` frames further out (as for `util.badarg`).
 ---@param list table
 ---@param first integer
 ---@param last integer
 ---@param n integer
 ---@param fname string
-function M.checkelements(list, first, last, n, fname)
+---@param level? integer
+function M.checkelements(list, first, last, n, fname, level)
   for i = first, last do
     local t = type(list[i])
     if t ~= "string" and t ~= "number" then
-      util.badarg(n, fname, ("element %d: string or number expected, got %s"):format(i, util.typename(list[i])), 3)
+      util.badarg(n, fname, ("element %d: string or number expected, got %s"):format(i, util.typename(list[i])),
+        (level or 2) + 1)
     end
   end
 end
