@@ -16,8 +16,8 @@ local commands = require("promise.redis.commands")
 local replies = require("promise.redis.replies")
 local events = require("promise.redis.events")
 
-local type, error, select, setmetatable, getmetatable, tostring, ipairs =
-  type, error, select, setmetatable, getmetatable, tostring, ipairs
+local type, select, setmetatable, getmetatable, tostring, ipairs =
+  type, select, setmetatable, getmetatable, tostring, ipairs
 
 local M = {}
 
@@ -33,9 +33,33 @@ Client.__name = "RedisClient"
 M.Client = Client
 M.methods = methods
 
+-- Levels: the checks below raise at the caller of the method that called
+-- them (3: here, the method, its caller), so a method never tail-calls
+-- `run` (its frame would go, and the message would point one level out).
 local function checkself(self, fname)
-  if getmetatable(self) ~= Client then
-    error(("calling '%s' on bad self (RedisClient expected, got %s)"):format(fname, util.typename(self)), 3)
+  if getmetatable(self) ~= Client then util.selferror(fname, "RedisClient", self, 3) end
+end
+
+--- The per-command options of `send`, `exec` and `eval` (others pass).
+M.CMDOPTS = util.schema({ { "timeout", "ms", never = true }, { "signal", "signal" } })
+local CMDOPTS = M.CMDOPTS
+
+--- Raises `bad argument #n to 'fname' (element i: ...)` unless
+--- `list[first..last]` are strings or numbers: at the caller of the method
+--- that called it, or `level` frames further out (as for `util.badarg`).
+---@param list table
+---@param first integer
+---@param last integer
+---@param n integer
+---@param fname string
+---@param level? integer
+function M.checkelements(list, first, last, n, fname, level)
+  for i = first, last do
+    local t = type(list[i])
+    if t ~= "string" and t ~= "number" then
+      util.badarg(n, fname, ("element %d: string or number expected, got %s"):format(i, util.typename(list[i])),
+        (level or 2) + 1)
+    end
   end
 end
 
@@ -94,7 +118,8 @@ M.run = run
 function methods:call(name, ...)
   checkself(self, "call")
   if type(name) ~= "string" then util.argerror(1, "call", "string", name) end
-  return run(self, name:upper(), { ... }, 1, select("#", ...), "call", 1)
+  local p = run(self, name:upper(), { ... }, 1, select("#", ...), "call", 1)
+  return p
 end
 
 --- Sends `argv` (a list: the command then its arguments) with per-command
@@ -106,24 +131,17 @@ function methods:send(argv, opts)
   checkself(self, "send")
   if type(argv) ~= "table" then util.argerror(1, "send", "table", argv) end
   if type(argv[1]) ~= "string" then
-    error(("bad argument #1 to 'send' (command name expected at [1], got %s)"):format(util.typename(argv[1])), 2)
+    util.badarg(1, "send", "command name expected at [1], got " .. util.typename(argv[1]))
   end
   local timeout, signal
   if opts ~= nil then
-    opts = ioerror.checkopts(opts, 2, "send")
+    opts = util.checkopts("send", 2, opts, CMDOPTS)
     timeout, signal = opts.timeout, opts.signal
-    local problem = timeout ~= nil and util.msproblem(timeout, true)
-    if problem then error(("bad argument #2 to 'send' (field 'timeout': %s)"):format(problem), 2) end
   end
   local n = argv.n or #argv
-  for i = 2, n do
-    local t = type(argv[i])
-    if t ~= "string" and t ~= "number" then
-      error(("bad argument #1 to 'send' (element %d: string or number expected, got %s)")
-        :format(i, util.typename(argv[i])), 2)
-    end
-  end
-  return run(self, argv[1]:upper(), argv, 2, n, "send", 1, timeout, signal)
+  M.checkelements(argv, 2, n, 1, "send")
+  local p = run(self, argv[1]:upper(), argv, 2, n, "send", 1, timeout, signal)
+  return p
 end
 
 --- Listens to an event: "connect", "ready", "reconnecting" (attempt,
@@ -133,7 +151,8 @@ end
 ---@return fun() unsubscribe
 function methods:on(event, fn)
   checkself(self, "on")
-  return events.on(self._events, event, fn, "on")
+  local off = events.on(self._events, event, fn, "on")
+  return off
 end
 
 function Client:__tostring()
@@ -145,7 +164,8 @@ end
 Client.__index = commands.indexer(methods, function(NAME, name)
   return function(self, ...)
     checkself(self, name)
-    return run(self, NAME, { ... }, 1, select("#", ...), name, 0)
+    local p = run(self, NAME, { ... }, 1, select("#", ...), name, 0)
+    return p
   end
 end)
 

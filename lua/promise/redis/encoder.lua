@@ -7,7 +7,7 @@
 
 local util = require("promise.util")
 
-local type, error, select, concat, mtype, format = type, error, select, table.concat, math.type, string.format
+local type, select, concat, mtype, format = type, select, table.concat, math.type, string.format
 
 local M = {}
 
@@ -18,7 +18,7 @@ local BIG <const> = 8192
 ---@param v any
 ---@param argn integer
 ---@param fname string
----@param level integer error level for the caller
+---@param level integer where to raise, as for `error` from the caller of this function
 ---@return string
 local function tostr(v, argn, fname, level)
   local t = type(v)
@@ -27,8 +27,7 @@ local function tostr(v, argn, fname, level)
     if mtype(v) == "integer" then return format("%d", v) end
     return format("%.17g", v)
   end
-  error(("bad argument #%d to '%s' (string or number expected, got %s)")
-    :format(argn, fname, util.typename(v)), level + 1)
+  util.badarg(argn, fname, "string or number expected, got " .. util.typename(v), level + 1)
 end
 M.tostr = tostr
 

@@ -5,7 +5,7 @@
 local Promise = require("promise")
 local util = require("promise.util")
 
-local error, ipairs, pcall = error, ipairs, pcall
+local ipairs, pcall, tostring = ipairs, pcall, tostring
 
 local M = {}
 
@@ -18,17 +18,19 @@ function M.new()
   return {}
 end
 
---- Adds `fn` for `event`; returns the function that removes it.
+local LISTENER = util.field({ "listener", "function" })
+
+--- Adds `fn` for `event`; returns the function that removes it. A bad
+--- argument raises at the caller of the method that calls this (which
+--- must not tail-call it).
 ---@param t table the listener table
 ---@param event string
 ---@param fn function
 ---@param fname string the public function, for messages
 ---@return fun()
 function M.on(t, event, fn, fname)
-  if not M.NAMES[event] then
-    error(("bad argument #1 to '%s' (unknown event '%s')"):format(fname, tostring(event)), 3)
-  end
-  if not util.is_callable(fn) then util.argerror(2, fname, "function", fn) end
+  if not M.NAMES[event] then util.badarg(1, fname, ("unknown event '%s'"):format(tostring(event)), 3) end
+  util.checkarg(2, fname, fn, LISTENER, 3)
   local list = t[event]
   if not list then list = {} t[event] = list end
   local entry = { fn = fn }

@@ -4,69 +4,71 @@
 
 local util = require("promise.util")
 
-local type, error, tostring, pairs, tonumber, tointeger, mtype =
-  type, error, tostring, pairs, tonumber, math.tointeger, math.type
+local type, tostring, pairs, tonumber, tointeger, mtype =
+  type, tostring, pairs, tonumber, math.tointeger, math.type
 
 local M = {}
 
-local function posint(v) return mtype(v) == "integer" and v >= 0 end
--- durations: a rule answers true, or false and the whole problem
-local function timeout(v)
-  local problem = util.msproblem(v, true)
-  return problem == nil, problem
-end
-local function delay(v)
-  local problem = util.msproblem(v)
-  return problem == nil, problem
-end
-local function ceiling(v) return type(v) == "number" and v >= 0 end
-local function str(v) return type(v) == "string" end
-local function signal(v)
-  local Promise = require("promise")
-  return Promise.AbortSignal.is(v)
+-- `unknown option 'x'`: the key is an option's name, never its value
+local function unknown(k)
+  return ("unknown option '%s'"):format(tostring(k))
 end
 
--- option -> { check, expected }
-local SCHEMA = {
-  url = { str, "string" },
-  host = { str, "string" },
-  port = { function(v) return mtype(v) == "integer" and v > 0 and v < 65536 end, "integer in 1..65535" },
-  path = { str, "string" },
-  username = { str, "string" },
-  password = { str, "string" },
-  db = { posint, "non-negative integer" },
-  name = { function(v) return str(v) and not v:find("[%s]") end, "string without spaces" },
-  protocol = { function(v) return v == 2 or v == 3 end, "2 or 3" },
-  connectTimeout = { timeout },
-  commandTimeout = { timeout },
-  reconnect = { function(v) return v == false or v == true or type(v) == "table" end, "table or boolean" },
-  maxPending = { posint, "non-negative integer" },
-  signal = { signal, "AbortSignal" },
-  maxBulk = { posint, "non-negative integer" },
-}
-
-local RECONNECT = {
-  minDelay = { delay },
-  maxDelay = { ceiling, "non-negative number" },
-  retries = { function(v) return type(v) == "number" and v >= 0 end, "non-negative number" },
-}
-
-local function badfield(fname, field, problem)
-  error(("bad argument #1 to '%s' (field '%s': %s)"):format(fname, field, problem), 5)
+-- "field 'url': <problem>": parseURL's message never quotes the URL
+local function urlproblem(v)
+  local _, err = M.parseURL(v)
+  return err
 end
 
---- Checks `t` against `schema` (unknown fields included).
-local function check(t, schema, fname, prefix)
-  for k, v in pairs(t) do
-    local rule = schema[k]
-    if not rule then
-      error(("bad argument #1 to '%s' (unknown option '%s%s')"):format(fname, prefix, tostring(k)), 4)
-    end
-    local ok, problem = rule[1](v)
-    if not ok then
-      badfield(fname, prefix .. k, problem or ("%s expected, got %s"):format(rule[2], util.typename(v)))
-    end
+local function isport(v) return mtype(v) == "integer" and v > 0 and v < 65536 end
+local function isname(v) return type(v) == "string" and not v:find("%s") end
+local function isreconnect(v) return type(v) == "boolean" or type(v) == "table" end
+
+-- No defaults here: `resolve` lays them under the URL's fields, and
+-- `merge` must not put them over the configuration it copies. A string
+-- option is checked by kind "string", whose message names only the type
+-- (never a password).
+local SCHEMA = util.schema({
+  { "url", "string", check = urlproblem },
+  { "host", "string" },
+  { "port", "any", check = util.expect("integer in 1..65535", isport) },
+  { "path", "string" },
+  { "username", "string" },
+  { "password", "string" },
+  { "db", "number", integer = true, min = 0 },
+  { "name", "any", check = util.expect("string without spaces", isname, util.typename) },
+  { "protocol", "enum", values = { 2, 3 } },
+  { "connectTimeout", "ms", never = true },
+  { "commandTimeout", "ms", never = true },
+  { "reconnect", "any", check = util.expect("table or boolean", isreconnect) },
+  { "maxPending", "number", integer = true, min = 0 },
+  { "signal", "signal" },
+  { "maxBulk", "number", integer = true, min = 0 },
+}, unknown)
+
+-- The fields of `reconnect`, named as its messages show them (checked on
+-- a copy whose keys carry the prefix: see `reconnectcfg`).
+local PREFIX = "reconnect."
+local RECONNECT = util.schema({
+  { PREFIX .. "minDelay", "ms", default = 50 },
+  { PREFIX .. "maxDelay", "number", min = 0, huge = true, default = 2000 },
+  { PREFIX .. "retries", "number", min = 0, huge = true, default = math.huge },
+}, unknown)
+
+--- The reconnect settings of option `rc` (true or a table: the defaults
+--- under its fields). Raises at `level`, counted as for `error` from here.
+---@param rc true|table
+---@param fname string
+---@param level integer
+---@return {minDelay: number, maxDelay: number, retries: number}
+local function reconnectcfg(rc, fname, level)
+  local named = {}
+  if type(rc) == "table" then
+    for k, v in pairs(rc) do named[PREFIX .. tostring(k)] = v end
   end
+  local r = util.checkopts(fname, 1, named, RECONNECT, level)
+  return { minDelay = r[PREFIX .. "minDelay"], maxDelay = r[PREFIX .. "maxDelay"],
+    retries = r[PREFIX .. "retries"] }
 end
 
 local function unescape(s)
@@ -136,38 +138,27 @@ end
 ---@field maxBulk integer?
 
 --- Checks `opts` and returns the complete configuration (URL fields first,
---- then the explicit options over them). Raises a Lua error at level 3.
+--- then the explicit options over them). Raises at the caller of the
+--- public function that calls this one.
 ---@param opts table?
 ---@param fname string the public function's name, for messages
 ---@return promise.redis.Config
 function M.resolve(opts, fname)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, util.typename(opts)), 3)
-  end
-  check(opts, SCHEMA, fname, "")
+  -- 3: here, the public function, its caller (no tail call: see HACKING)
+  local checked = util.checkopts(fname, 1, opts, SCHEMA, 3)
   local cfg = { host = "127.0.0.1", port = 6379, db = 0, protocol = 2, connectTimeout = 10000,
     maxPending = 1000 }
-  if opts.url then
-    local u, err = M.parseURL(opts.url)
-    if not u then
-      error(("bad argument #1 to '%s' (field 'url': %s)"):format(fname, err), 3)
-    end
-    for k, v in pairs(u) do cfg[k] = v end
+  if checked.url then
+    for k, v in pairs(M.parseURL(checked.url)) do cfg[k] = v end
   end
-  for k, v in pairs(opts) do
+  for k, v in pairs(checked) do
     if k ~= "url" and k ~= "signal" and k ~= "reconnect" then cfg[k] = v end
   end
-  local rc = opts.reconnect
+  local rc = checked.reconnect
   if rc == false then
     cfg.reconnect = false
   else
-    local r = { minDelay = 50, maxDelay = 2000, retries = math.huge }
-    if type(rc) == "table" then
-      check(rc, RECONNECT, fname, "reconnect.")
-      for k, v in pairs(rc) do r[k] = v end
-    end
-    cfg.reconnect = r
+    cfg.reconnect = reconnectcfg(rc, fname, 4)
   end
   return cfg
 end
@@ -180,29 +171,17 @@ end
 function M.merge(cfg, over, fname)
   local t = {}
   for k, v in pairs(cfg) do t[k] = v end
-  if over ~= nil then
-    if type(over) ~= "table" then
-      error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, util.typename(over)), 3)
-    end
-    check(over, SCHEMA, fname, "")
-    if over.url then
-      t.host, t.port, t.path, t.username, t.password, t.db = "127.0.0.1", 6379, nil, nil, nil, 0
-      local u, err = M.parseURL(over.url)
-      if not u then error(("bad argument #1 to '%s' (field 'url': %s)"):format(fname, err), 3) end
-      for k, v in pairs(u) do t[k] = v end
-    end
-    for k, v in pairs(over) do
-      if k ~= "url" and k ~= "signal" then t[k] = v end
-    end
-    if over.reconnect ~= nil and over.reconnect ~= false then
-      local r = { minDelay = 50, maxDelay = 2000, retries = math.huge }
-      if type(over.reconnect) == "table" then
-        check(over.reconnect, RECONNECT, fname, "reconnect.")
-        for k, v in pairs(over.reconnect) do r[k] = v end
-      end
-      t.reconnect = r
-    end
+  if over == nil then return t end
+  local checked = util.checkopts(fname, 1, over, SCHEMA, 3)
+  if checked.url then
+    t.host, t.port, t.path, t.username, t.password, t.db = "127.0.0.1", 6379, nil, nil, nil, 0
+    for k, v in pairs(M.parseURL(checked.url)) do t[k] = v end
   end
+  for k, v in pairs(checked) do
+    if k ~= "url" and k ~= "signal" then t[k] = v end
+  end
+  local rc = checked.reconnect
+  if rc ~= nil and rc ~= false then t.reconnect = reconnectcfg(rc, fname, 4) end
   return t
 end
 

@@ -25,8 +25,10 @@
 --- * After a protocol error the parser is dead: every later `feed` returns
 ---   the same error and no reply is ever delivered again.
 
-local type, tonumber, setmetatable, concat, sub, byte, find, tointeger =
-  type, tonumber, setmetatable, table.concat, string.sub, string.byte, string.find, math.tointeger
+local util = require("promise.util")
+
+local tonumber, setmetatable, concat, sub, byte, find, tointeger =
+  tonumber, setmetatable, table.concat, string.sub, string.byte, string.find, math.tointeger
 local huge = math.huge
 
 local M = {}
@@ -304,13 +306,18 @@ end
 ---@field maxBulk integer?   longest bulk string or line (default 512 MiB)
 ---@field maxDepth integer?  deepest nesting (default 1000)
 
+local OPTIONS = util.schema({
+  { "onreply", "function", required = true },
+  { "makeError", "function" },
+  { "maxBulk", "number", integer = true, min = 0 },
+  { "maxDepth", "number", integer = true, min = 0 },
+})
+
 --- A new parser.
 ---@param opts promise.redis.ParserOptions
 ---@return promise.redis.Parser
 function M.new(opts)
-  if type(opts) ~= "table" or type(opts.onreply) ~= "function" then
-    error("bad argument #1 to 'new' (table with an 'onreply' function expected)", 2)
-  end
+  util.checkopts("new", 1, opts, OPTIONS)
   return setmetatable({
     buf = "", pos = 1, parts = {}, nparts = 0, plen = 0, need = 0, waitline = false,
     stack = {}, depth = 0, dead = nil,

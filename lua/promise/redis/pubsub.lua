@@ -17,7 +17,7 @@ local command = require("promise.redis.command")
 local connection = require("promise.redis.connection")
 local events = require("promise.redis.events")
 
-local type, error, getmetatable, pcall, ipairs, pairs, next = type, error, getmetatable, pcall, ipairs, pairs, next
+local error, getmetatable, pcall, ipairs, pairs, next = error, getmetatable, pcall, ipairs, pairs, next
 
 local M = {}
 
@@ -187,14 +187,13 @@ local subscribe = Promise.async(function(self, set, name, fn, NAME, UNNAME)
   return unsubscriber(state, set, name, fn, UNNAME)
 end)
 
+local NAME, LISTENER = util.field({ "name", "string" }), util.field({ "listener", "function" })
+
+-- raises at the caller of the method that calls it (3: here, the method, its caller)
 local function checkargs(self, fname, name, fn)
-  if getmetatable(self) ~= client.Client then
-    error(("calling '%s' on bad self (RedisClient expected, got %s)"):format(fname, util.typename(self)), 3)
-  end
-  if type(name) ~= "string" then util.argerror(1, fname, "string", name) end
-  if not util.is_callable(fn) then
-    error(("bad argument #2 to '%s' (function expected, got %s)"):format(fname, util.typename(fn)), 3)
-  end
+  if getmetatable(self) ~= client.Client then util.selferror(fname, "RedisClient", self, 3) end
+  util.checkarg(1, fname, name, NAME, 3)
+  util.checkarg(2, fname, fn, LISTENER, 3)
 end
 
 --- Calls `fn(message, channel)` for each message on `channel`; resolves to

@@ -11,6 +11,8 @@ local client = require("promise.redis.client")
 local type, error, getmetatable, setmetatable, ipairs, format, rep, spack, sunpack =
   type, error, getmetatable, setmetatable, ipairs, string.format, string.rep, string.pack, string.unpack
 
+local SOURCE, LIST = util.field({ "source", "string" }), util.field({ "list", "table" })
+
 local M = {}
 
 --- SHA-1 of `s` as 40 hex digits (FIPS 180-4).
@@ -53,13 +55,13 @@ function Script:__tostring()
   return "RedisScript<" .. self.sha .. ">"
 end
 
---- A script object for `client:eval`.
+--- A script object for `client:eval`. A bad source raises at the caller
+--- of this function: `redis.script` tail-calls it, so that is the user's
+--- call (spec/redis/argerrors_spec.lua pins it).
 ---@param source string
 ---@return promise.redis.Script
 function M.new(source)
-  if type(source) ~= "string" then
-    error(("bad argument #1 to 'script' (string expected, got %s)"):format(util.typename(source)), 3)
-  end
+  util.checkarg(1, "script", source, SOURCE)
   return setmetatable({ source = source, sha = sha1(source) }, Script)
 end
 
@@ -79,9 +81,12 @@ local function argv(name, body, keys, args)
   return t
 end
 
+-- keys or args (argument n of eval): nil or a list of strings and numbers;
+-- raises at the caller of eval (3: here, eval, its caller)
 local function checklist(v, n)
   if v == nil then return {} end
-  if type(v) ~= "table" then util.argerror(n, "eval", "table", v) end
+  util.checkarg(n, "eval", v, LIST, 3)
+  client.checkelements(v, 1, #v, n, "eval", 3)
   return v
 end
 
@@ -93,12 +98,11 @@ end
 ---@param opts? {timeout: number?, signal: promise.AbortSignal?}
 ---@return Promise # of the script's reply
 function client.methods:eval(s, keys, args, opts)
-  if getmetatable(self) ~= client.Client then
-    error(("calling 'eval' on bad self (RedisClient expected, got %s)"):format(util.typename(self)), 2)
-  end
+  if getmetatable(self) ~= client.Client then util.selferror("eval", "RedisClient", self) end
+  if type(s) ~= "string" and not M.is(s) then util.argerror(1, "eval", "RedisScript or string", s) end
   keys, args = checklist(keys, 2), checklist(args, 3)
+  if opts ~= nil then util.checkopts("eval", 4, opts, client.CMDOPTS) end
   if type(s) == "string" then return self:send(argv("EVAL", s, keys, args), opts) end
-  if not M.is(s) then util.argerror(1, "eval", "RedisScript or string", s) end
   local p = self:send(argv("EVALSHA", s.sha, keys, args), opts)
   return p:next(nil, function(err)
     if Promise.RedisError.is(err) and err.code == "NOSCRIPT" then

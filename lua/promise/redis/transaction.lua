@@ -20,6 +20,10 @@ local encoder = require("promise.redis.encoder")
 
 local setmetatable, getmetatable, select, error, type = setmetatable, getmetatable, select, error, type
 
+-- Levels: checktx raises at the caller of the method that called it (3:
+-- here, the method, its caller), and so does `queue` for a bad argument:
+-- a method never tail-calls `queue`, which would drop the method's frame.
+
 local M = {}
 
 local Command = command.Command
@@ -66,9 +70,8 @@ local txmethods = {}
 Transaction.__name = "RedisTransaction"
 
 local function checktx(self, fname)
-  if getmetatable(self) ~= Transaction then
-    error(("calling '%s' on bad self (RedisTransaction expected, got %s)"):format(fname, util.typename(self)), 3)
-  end
+  if getmetatable(self) ~= Transaction then util.selferror(fname, "RedisTransaction", self, 3) end
+  -- not an argument error: the object is spent (as Lua's "attempt to use a closed file")
   if self._done then error(("calling '%s' on a transaction already executed or discarded"):format(fname), 3) end
 end
 
@@ -88,7 +91,8 @@ end
 function txmethods:call(name, ...)
   checktx(self, "call")
   if type(name) ~= "string" then util.argerror(1, "call", "string", name) end
-  return queue(self, name:upper(), { ... }, select("#", ...), "call", 1)
+  local tx = queue(self, name:upper(), { ... }, select("#", ...), "call", 1)
+  return tx
 end
 
 --- Sends the block; resolves to the list of replies (see the module header).
@@ -96,6 +100,12 @@ end
 ---@return Promise # of a list with `n`, or nil
 function txmethods:exec(opts)
   checktx(self, "exec")
+  local cfg = self._client._cfg
+  local timeout, signal = cfg.commandTimeout, nil
+  if opts ~= nil then  -- checked first: a bad call leaves the transaction usable
+    opts = util.checkopts("exec", 1, opts, client.CMDOPTS)
+    timeout, signal = opts.timeout or timeout, opts.signal
+  end
   self._done = true
   local out = self._out
   encoder.encode(out, "EXEC", {}, 1, 0, "exec", 0, 2)
@@ -103,14 +113,6 @@ function txmethods:exec(opts)
   local rec = setmetatable({ name = "EXEC", wire = out, resolve = resolve, reject = reject,
     count = #self._names + 2, got = { n = 0, errs = {} }, names = self._names,
     transforms = self._transforms }, TxCommand)
-  local cfg = self._client._cfg
-  local timeout, signal = cfg.commandTimeout, nil
-  if opts ~= nil then
-    if type(opts) ~= "table" then util.argerror(1, "exec", "table", opts) end
-    local problem = opts.timeout ~= nil and util.msproblem(opts.timeout, true)
-    if problem then error(("bad argument #1 to 'exec' (field 'timeout': %s)"):format(problem), 2) end
-    timeout, signal = opts.timeout or timeout, opts.signal
-  end
   if timeout or signal then command.arm(rec, timeout, signal) end
   client.issue(self._client, rec)
   return p
@@ -127,16 +129,15 @@ end
 Transaction.__index = commands.indexer(txmethods, function(NAME, name)
   return function(self, ...)
     checktx(self, name)
-    return queue(self, NAME, { ... }, select("#", ...), name, 0)
+    local tx = queue(self, NAME, { ... }, select("#", ...), name, 0)
+    return tx
   end
 end)
 
 --- Starts a transaction on this client (see the module header).
 ---@return promise.redis.Transaction
 function client.methods:multi()
-  if getmetatable(self) ~= client.Client then
-    error(("calling 'multi' on bad self (RedisClient expected, got %s)"):format(util.typename(self)), 2)
-  end
+  if getmetatable(self) ~= client.Client then util.selferror("multi", "RedisClient", self) end
   local out = { n = 0 }
   encoder.encode(out, "MULTI", {}, 1, 0, "multi", 0, 2)
   return setmetatable({ _client = self, _out = out, _names = {}, _transforms = {}, _done = false }, Transaction)
