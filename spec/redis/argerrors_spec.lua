@@ -81,6 +81,10 @@ local SELF = {
   { function() c.multi(1) end, "calling 'multi' on bad self (RedisClient expected, got number)" },
   { function() tx.exec(c) end, "calling 'exec' on bad self (RedisTransaction expected, got RedisClient)" },
   { function() tx.set(c, "k", "v") end, "calling 'set' on bad self (RedisTransaction expected, got RedisClient)" },
+  { function() c.close(5) end, "calling 'close' on bad self (RedisClient expected, got number)" },
+  { function() c.destroy({}) end, "calling 'destroy' on bad self (RedisClient expected, got table)" },
+  { function() c.quit(tx) end, "calling 'quit' on bad self (RedisClient expected, got RedisTransaction)" },
+  { function() c.duplicate(5) end, "calling 'duplicate' on bad self (RedisClient expected, got number)" },
 }
 
 -- every case that does not raise `want` at this file's line, as "got"

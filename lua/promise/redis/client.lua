@@ -39,6 +39,7 @@ M.methods = methods
 local function checkself(self, fname)
   if getmetatable(self) ~= Client then util.selferror(fname, "RedisClient", self, 3) end
 end
+M.checkself = checkself
 
 --- The per-command options of `send`, `exec` and `eval` (others pass).
 M.CMDOPTS = util.schema({ { "timeout", "ms", never = true }, { "signal", "signal" } })

@@ -272,6 +272,7 @@ end)
 --- commands reject. Resolves once the connection is closed.
 ---@return Promise # of nil
 function methods:close()
+  client.checkself(self, "close")
   if self._closing then return self._closing end
   local state = self._state
   if state == "closed" then
@@ -287,6 +288,7 @@ end
 --- Resolves once the connection is closed.
 ---@return Promise # of nil
 function methods:destroy()
+  client.checkself(self, "destroy")
   local err = Promise.AbortError("the Redis client was destroyed")
   local state = self._state
   self._state = "closed"
@@ -308,6 +310,7 @@ end
 --- reconnect); resolves to "OK".
 ---@return Promise # of "OK"
 function methods:quit()
+  client.checkself(self, "quit")
   return self:close():next(function() return "OK" end)
 end
 
@@ -316,6 +319,7 @@ end
 ---@param opts table?
 ---@return Promise # of a RedisClient
 function methods:duplicate(opts)
+  client.checkself(self, "duplicate")
   local options = require("promise.redis.options")
   local cfg = options.merge(self._cfg, opts, "duplicate")
   return M.connect(cfg, opts and opts.signal)
