@@ -193,6 +193,39 @@ describe("the reference manual", function()
     walked(11)
   end)
 
+  it("has a heading for every method and field of the Redis coordination objects", function()
+    -- a stand-in client: the objects only ever call eval
+    local fake = { eval = function() return Promise.resolve(1) end }
+    local redis = require("promise.redis")
+    local objects = { locks = { redis.lock(fake), "promise.redis.Locks", "lua/promise/redis/lock.lua" } }
+    local lock = redis.lock(fake):acquire("k"):wait()
+    objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lock.lua" }
+    for prefix, entry in pairs(objects) do
+      local obj, class, file = entry[1], entry[2], entry[3]
+      for name, value in pairs(getmetatable(obj).__index) do
+        if type(value) == "function" and not name:match("^_") then
+          assert_heading(prefix .. ":" .. name, "method")
+          checked = checked + 1
+        end
+      end
+      local text = read(file)
+      local body = text:match("%-%-%-@class " .. escape(class) .. "\n(.-)\nlocal ")
+      for field in body:gmatch("%-%-%-@field ([%w_]+)") do
+        if field ~= "private" then
+          assert_heading(prefix .. "." .. field, "field")
+          checked = checked + 1
+        end
+      end
+      for name, value in pairs(obj) do
+        if type(name) == "string" and not name:match("^_") and type(value) ~= "function" then
+          assert.is_truthy(body:find("@field " .. name .. " ", 1, true), prefix .. "." .. name .. " is not declared")
+        end
+      end
+    end
+    lock:release():wait()
+    walked(9)
+  end)
+
   it("has a heading for every function of promise.fs, net, dns, process and redis", function()
     for prefix, module in pairs(MODULES) do
       for name in pairs(module) do

@@ -14,6 +14,7 @@
 local options = require("promise.redis.options")
 local lifecycle = require("promise.redis.lifecycle")
 local script = require("promise.redis.script")
+local lock = require("promise.redis.lock")
 require("promise.redis.transaction")
 require("promise.redis.pubsub")
 
@@ -35,6 +36,12 @@ end
 function M.script(source)
   return script.new(source)
 end
+
+--- Distributed locks on one server, or Redlock over a list of independent
+--- servers' clients: `redis.lock(clients, opts)` gives an object with
+--- `acquire(key, [opts])` and `using(key, fn, [opts])`.
+---@type fun(clients: any, opts: table?): promise.redis.Locks
+M.lock = lock.new
 
 --- Parses a `redis://` or `unix://` URL into options (nil and a message
 --- when it is not one); the message never quotes the URL.
