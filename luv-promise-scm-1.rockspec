@@ -63,6 +63,7 @@ build = {
     ["promise.redis.quorum"] = "lua/promise/redis/quorum.lua",
     ["promise.redis.replies"] = "lua/promise/redis/replies.lua",
     ["promise.redis.script"] = "lua/promise/redis/script.lua",
+    ["promise.redis.semaphore"] = "lua/promise/redis/semaphore.lua",
     ["promise.redis.transaction"] = "lua/promise/redis/transaction.lua",
   },
   -- shipped beside the rock: the LuaCATS declarations (add the installed

@@ -200,6 +200,7 @@ describe("the reference manual", function()
     local objects = { locks = { redis.lock(fake), "promise.redis.Locks", "lua/promise/redis/lock.lua" } }
     local lock = redis.lock(fake):acquire("k"):wait()
     objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lock.lua" }
+    objects.sem = { redis.semaphore(fake, "s", 2), "promise.redis.Semaphore", "lua/promise/redis/semaphore.lua" }
     for prefix, entry in pairs(objects) do
       local obj, class, file = entry[1], entry[2], entry[3]
       for name, value in pairs(getmetatable(obj).__index) do
@@ -223,7 +224,7 @@ describe("the reference manual", function()
       end
     end
     lock:release():wait()
-    walked(9)
+    walked(13)
   end)
 
   it("has a heading for every function of promise.fs, net, dns, process and redis", function()

@@ -15,6 +15,7 @@ local options = require("promise.redis.options")
 local lifecycle = require("promise.redis.lifecycle")
 local script = require("promise.redis.script")
 local lock = require("promise.redis.lock")
+local semaphore = require("promise.redis.semaphore")
 require("promise.redis.transaction")
 require("promise.redis.pubsub")
 
@@ -42,6 +43,12 @@ end
 --- `acquire(key, [opts])` and `using(key, fn, [opts])`.
 ---@type fun(clients: any, opts: table?): promise.redis.Locks
 M.lock = lock.new
+
+--- Distributed semaphores: up to `limit` holders of `key` at once;
+--- `redis.semaphore(clients, key, limit, opts)` gives an object with
+--- `acquire([opts])` and `using(fn, [opts])`.
+---@type fun(clients: any, key: string, limit: integer, opts: table?): promise.redis.Semaphore
+M.semaphore = semaphore.new
 
 --- Parses a `redis://` or `unix://` URL into options (nil and a message
 --- when it is not one); the message never quotes the URL.

@@ -86,7 +86,8 @@ Lock.__index = Lock
 Lock.__name = "RedisLock"
 
 function Lock:__tostring()
-  return ("RedisLock<%s>: %s"):format(self._released and "released" or self._lost and "lost" or "held", self.key)
+  local state = self._released and "released" or self._lost and "lost" or "held"
+  return ("%s<%s>: %s"):format(self._owner.kind.class, state, self.key)
 end
 
 local function checklock(self, fname)
@@ -163,7 +164,7 @@ end)
 local function lockerror(owner, key, held, errs)
   local what = owner.kind.what
   if held then
-    return Promise.LockError(("%s '%s' is held by another"):format(what, key),
+    return Promise.LockError(("%s '%s' %s"):format(what, key, owner.kind.busy),
       { code = "LOCKED", key = key, errors = errs })
   end
   local msg = ("%s '%s' not acquired: no majority of the %d server(s) answered"):format(what, key, #owner.clients)
@@ -348,7 +349,8 @@ function Locks:__tostring()
   return ("RedisLocks<%d server(s)>"):format(#self._owner.clients)
 end
 
---- The engine for a kind of lock: `kind` gives `what` (for messages), the
+--- The engine for a kind of lock: `kind` gives `what`, `class` and `busy`
+--- (for messages), the
 --- scripts `acquire`, `extend`, `release`, `keys(key)` (their KEYS),
 --- `args(token, ttl)` (the acquire script's ARGV) and `fenced`.
 ---@param kind table
@@ -362,7 +364,8 @@ M.acquire, M.using = acquire, using
 M.Lock = Lock
 
 local KIND = {
-  what = "lock", acquire = ACQUIRE, extend = EXTEND, release = RELEASE, fenced = true,
+  what = "lock", class = "RedisLock", busy = "is held by another", fenced = true,
+  acquire = ACQUIRE, extend = EXTEND, release = RELEASE,
   keys = function(key) return { key, key .. ":fence" } end,
   args = function(token, ttl) return { token, ttl } end,
 }
