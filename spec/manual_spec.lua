@@ -195,11 +195,12 @@ describe("the reference manual", function()
 
   it("has a heading for every method and field of the Redis coordination objects", function()
     -- a stand-in client: the objects only ever call eval
-    local fake = { eval = function() return Promise.resolve(1) end }
+    local fake = { eval = function() return Promise.resolve(1) end, call = function() return Promise.resolve() end }
     local redis = require("promise.redis")
     local objects = { locks = { redis.lock(fake), "promise.redis.Locks", "lua/promise/redis/lock.lua" } }
     local lock = redis.lock(fake):acquire("k"):wait()
     objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lock.lua" }
+    objects.idem = { redis.idempotency(fake), "promise.redis.Idempotency", "lua/promise/redis/idempotency.lua" }
     objects.sem = { redis.semaphore(fake, "s", 2), "promise.redis.Semaphore", "lua/promise/redis/semaphore.lua" }
     for prefix, entry in pairs(objects) do
       local obj, class, file = entry[1], entry[2], entry[3]
@@ -224,7 +225,7 @@ describe("the reference manual", function()
       end
     end
     lock:release():wait()
-    walked(13)
+    walked(14)
   end)
 
   it("has a heading for every function of promise.fs, net, dns, process and redis", function()

@@ -16,6 +16,7 @@ local lifecycle = require("promise.redis.lifecycle")
 local script = require("promise.redis.script")
 local lock = require("promise.redis.lock")
 local semaphore = require("promise.redis.semaphore")
+local idempotency = require("promise.redis.idempotency")
 require("promise.redis.transaction")
 require("promise.redis.pubsub")
 
@@ -49,6 +50,11 @@ M.lock = lock.new
 --- `acquire([opts])` and `using(fn, [opts])`.
 ---@type fun(clients: any, key: string, limit: integer, opts: table?): promise.redis.Semaphore
 M.semaphore = semaphore.new
+
+--- Run-once with a stored result: `redis.idempotency(client, opts)` gives
+--- an object whose `run(key, fn)` runs `fn` once per key across processes.
+---@type fun(client: table, opts: table?): promise.redis.Idempotency
+M.idempotency = idempotency.new
 
 --- Parses a `redis://` or `unix://` URL into options (nil and a message
 --- when it is not one); the message never quotes the URL.
