@@ -66,6 +66,7 @@ build = {
     ["promise.redis.replies"] = "lua/promise/redis/replies.lua",
     ["promise.redis.script"] = "lua/promise/redis/script.lua",
     ["promise.redis.semaphore"] = "lua/promise/redis/semaphore.lua",
+    ["promise.redis.store"] = "lua/promise/redis/store.lua",
     ["promise.redis.transaction"] = "lua/promise/redis/transaction.lua",
   },
   -- shipped beside the rock: the LuaCATS declarations (add the installed

@@ -201,10 +201,14 @@ describe("the reference manual", function()
     local lock = redis.lock(fake):acquire("k"):wait()
     objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lock.lua" }
     objects.idem = { redis.idempotency(fake), "promise.redis.Idempotency", "lua/promise/redis/idempotency.lua" }
+    local store = redis.store(fake)
+    objects.store = { store, "promise.redis.Store", "lua/promise/redis/store.lua" }
+    objects.rl = { store:ratelimiter{ limit = 1, interval = 10 }, "promise.redis.RateLimiter",
+      "lua/promise/redis/store.lua" }
     objects.sem = { redis.semaphore(fake, "s", 2), "promise.redis.Semaphore", "lua/promise/redis/semaphore.lua" }
     for prefix, entry in pairs(objects) do
       local obj, class, file = entry[1], entry[2], entry[3]
-      for name, value in pairs(getmetatable(obj).__index) do
+      for name, value in pairs(methods_of(obj)) do
         if type(value) == "function" and not name:match("^_") then
           assert_heading(prefix .. ":" .. name, "method")
           checked = checked + 1
@@ -225,7 +229,7 @@ describe("the reference manual", function()
       end
     end
     lock:release():wait()
-    walked(14)
+    walked(25)
   end)
 
   it("has a heading for every function of promise.fs, net, dns, process and redis", function()

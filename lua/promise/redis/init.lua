@@ -17,6 +17,7 @@ local script = require("promise.redis.script")
 local lock = require("promise.redis.lock")
 local semaphore = require("promise.redis.semaphore")
 local idempotency = require("promise.redis.idempotency")
+local store = require("promise.redis.store")
 require("promise.redis.transaction")
 require("promise.redis.pubsub")
 
@@ -55,6 +56,11 @@ M.semaphore = semaphore.new
 --- an object whose `run(key, fn)` runs `fn` once per key across processes.
 ---@type fun(client: table, opts: table?): promise.redis.Idempotency
 M.idempotency = idempotency.new
+
+--- A store for `Promise.ratelimiter{ ..., store = redis.store(client, { prefix }) }`:
+--- the limit is counted in Redis and shared by every process using the key.
+---@type fun(client: table, opts: table?): promise.redis.Store
+M.store = store.new
 
 --- Parses a `redis://` or `unix://` URL into options (nil and a message
 --- when it is not one); the message never quotes the URL.
