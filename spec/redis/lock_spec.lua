@@ -139,6 +139,25 @@ describe("redis.lock #redis", function()
       end)
     end)
 
+    it("a release racing an extension wins: the key is gone and nothing re-arms", function()
+      with(function(c)
+        local locks = redis.lock(c, { ttl = 5000 })
+        local a = await(locks:acquire("k"))
+        local ext = a:extend(60000)          -- in flight when the release is sent
+        local rel = a:release()
+        assert.is_true(await(rel))
+        assert.is_true(Promise.LockLostError.is(H.rejection(ext)))
+        assert.equal(0, await(c:exists("k")))
+        assert.is_false(a.signal.aborted)    -- released, not lost
+        assert.equal("RedisLock<released>: k", tostring(a))
+        local b = await(locks:acquire("k"))
+        local rel2 = b:release()             -- the other order: release first
+        assert.is_true(Promise.LockLostError.is(H.rejection(b:extend())))
+        assert.is_true(await(rel2))
+        assert.equal(0, await(c:exists("k")))
+      end)
+    end)
+
     it("a lock found taken by another on extend is lost: signal aborted, release false", function()
       with(function(c)
         local locks = redis.lock(c, { ttl = 5000 })
