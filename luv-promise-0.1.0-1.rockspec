@@ -57,6 +57,7 @@ build = {
     ["promise.redis.events"] = "lua/promise/redis/events.lua",
     ["promise.redis"] = "lua/promise/redis/init.lua",
     ["promise.redis.idempotency"] = "lua/promise/redis/idempotency.lua",
+    ["promise.redis.lease"] = "lua/promise/redis/lease.lua",
     ["promise.redis.lifecycle"] = "lua/promise/redis/lifecycle.lua",
     ["promise.redis.lock"] = "lua/promise/redis/lock.lua",
     ["promise.redis.options"] = "lua/promise/redis/options.lua",

@@ -199,7 +199,7 @@ describe("the reference manual", function()
     local redis = require("promise.redis")
     local objects = { locks = { redis.lock(fake), "promise.redis.Locks", "lua/promise/redis/lock.lua" } }
     local lock = redis.lock(fake):acquire("k"):wait()
-    objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lock.lua" }
+    objects.lock = { lock, "promise.redis.Lock", "lua/promise/redis/lease.lua" }
     objects.idem = { redis.idempotency(fake), "promise.redis.Idempotency", "lua/promise/redis/idempotency.lua" }
     local store = redis.store(fake)
     objects.store = { store, "promise.redis.Store", "lua/promise/redis/store.lua" }

@@ -3,7 +3,7 @@
 ---
 --- `idem:run(key, fn)`: the first caller with a key takes a lock
 --- (`<prefix><key>:lock`, a plain key with a token and a ttl, kept alive
---- while `fn` runs by lock.lua's engine), checks the result again under
+--- while `fn` runs by lease.lua's engine), checks the result again under
 --- the lock, runs `fn` and stores its encoded result (`<prefix><key>`,
 --- with a ttl) and frees the lock in one script. Callers that find the
 --- lock taken, in any process, retry after a jittered delay until the
@@ -14,6 +14,7 @@
 
 local Promise = require("promise")
 local lock = require("promise.redis.lock")
+local lease = require("promise.redis.lease")
 local quorum = require("promise.redis.quorum")
 local redis_script = require("promise.redis.script")
 local util = require("promise.util")
@@ -127,7 +128,7 @@ local run = Promise.async(function(self, key, fn, cfg)
     if signal then signal:throwIfAborted() end
     local raw = await(client:call("GET", cfg.prefix .. key))
     if raw then return unpack_stored(cfg, raw) end
-    local ok, res = pcall(await, lock.using(self._owner, cfg.prefix .. key .. ":lock", body, lcfg))
+    local ok, res = pcall(await, lease.using(self._owner, cfg.prefix .. key .. ":lock", body, lcfg))
     if ok then return unpack_stored(cfg, res.raw) end
     if getmetatable(res) == FnError then error(res.err, 0) end
     if not (Promise.LockError.is(res) and res.code == "LOCKED") then error(res, 0) end
@@ -193,7 +194,7 @@ function M.new(client, opts)
     end
     cfg.encode, cfg.decode = cfg.encode or cjson.encode, cfg.decode or cjson.decode
   end
-  return setmetatable({ _client = client, _cfg = cfg, _owner = lock.owner(KIND, { client }, cfg) }, Idempotency)
+  return setmetatable({ _client = client, _cfg = cfg, _owner = lease.owner(KIND, { client }, cfg) }, Idempotency)
 end
 
 return M

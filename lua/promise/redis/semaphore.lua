@@ -7,9 +7,10 @@
 --- a holder that crashed frees its permit once its ttl passes, and the set
 --- itself expires with its last member. Tokens are compared in the
 --- scripts as for locks. Acquiring, extending, auto-extension, `using` and
---- Redlock over several servers are lock.lua's engine, with these scripts.
+--- Redlock over several servers are lease.lua's engine, with these scripts.
 
 local lock = require("promise.redis.lock")
+local lease = require("promise.redis.lease")
 local quorum = require("promise.redis.quorum")
 local redis_script = require("promise.redis.script")
 local util = require("promise.util")
@@ -82,7 +83,7 @@ end
 function Semaphore:acquire(opts)
   checkself(self, "acquire")
   local cfg = quorum.options(opts, 1, "acquire", self._owner.cfg, ALLOWED)
-  return lock.acquire(self._owner, self.key, cfg)
+  return lease.acquire(self._owner, self.key, cfg)
 end
 
 --- Runs `fn(signal, permit)` (as an async function) holding a permit,
@@ -95,7 +96,7 @@ function Semaphore:using(fn, opts)
   checkself(self, "using")
   if not util.is_callable(fn) then util.argerror(1, "using", "function", fn) end
   local cfg = quorum.options(opts, 2, "using", self._owner.cfg, ALLOWED)
-  return lock.using(self._owner, self.key, fn, cfg)
+  return lease.using(self._owner, self.key, fn, cfg)
 end
 
 --- `redis.semaphore(clients, key, limit, opts)`.
@@ -119,7 +120,7 @@ function M.new(clients, key, limit, opts)
     keys = function(k) return { k } end,
     args = function(token, ttl) return { token, ttl, limit } end,
   }
-  return setmetatable({ key = cfg.prefix .. key, limit = limit, _owner = lock.owner(kind, list, cfg) }, Semaphore)
+  return setmetatable({ key = cfg.prefix .. key, limit = limit, _owner = lease.owner(kind, list, cfg) }, Semaphore)
 end
 
 return M
