@@ -102,10 +102,12 @@ describe("redis.idempotency #redis", function()
     with(function(c)
       local idem = redis.idempotency(c, { retryDelay = 5, retryJitter = 0 })
       local release
+      local started, running = Promise.withResolvers()
       local slow = idem:run("k", function()
+        running()
         return Promise.new(function(resolve) release = resolve end)
       end)
-      await(Promise.sleep(10))
+      await(started)                        -- it holds the key's lock
       local err = H.rejection(idem:run("k", function() return "mine" end, { wait = 20 }))
       assert.is_true(Promise.LockError.is(err))
       assert.equal("LOCKED", err.code)

@@ -247,12 +247,12 @@ describe("redis.lock #redis", function()
 
     it("keeps the lock through work 5x its ttl, then stops extending (no timer left)", function()
       with(function(c)
-        local locks = redis.lock(c, { ttl = 300 })
-        local other = redis.lock(c, { ttl = 300 })
+        local locks = redis.lock(c, { ttl = 600 })
+        local other = redis.lock(c, { ttl = 600 })
         local tries = 0
         local v = await(locks:using("k", function(signal)
           for _ = 1, 15 do
-            await(Promise.sleep(100))
+            await(Promise.sleep(200))
             assert.is_false(signal.aborted)
             local err = H.rejection(other:acquire("k"))
             assert.equal("LOCKED", err.code)
@@ -478,7 +478,7 @@ describe("redis.lock: Redlock #redis", function()
     local majority, minority = n // 2 + 1, n // 2
     it(("locks on %d servers when all or a majority answer"):format(n), function()
       with(n, function(clients)
-        local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 200 })
+        local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 1000 })
         local a = await(locks:acquire("k"))
         for i = 1, n do assert.equal("1", exists(i, "k")) end
         assert.equal("LOCKED", H.rejection(locks:acquire("k")).code)
@@ -495,7 +495,7 @@ describe("redis.lock: Redlock #redis", function()
 
     it(("fails with LockError on %d servers when a majority is down, leaving no key"):format(n), function()
       with(n, function(clients)
-        local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 200 })
+        local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 1000 })
         for i = 1, majority do servers[i]:stop() end
         local err = H.rejection(locks:acquire("k"))
         assert.is_true(Promise.LockError.is(err))
@@ -518,7 +518,7 @@ describe("redis.lock: Redlock #redis", function()
 
   it("keeps fences growing when the majority changes", function()
     with(3, function(clients)
-      local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 200 })
+      local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 1000 })
       await(clients[1]:set("k:fence", 100))   -- one server far ahead
       local a = await(locks:acquire("k"))
       assert.equal(101, a.fence)
