@@ -60,8 +60,9 @@ describe("redis.store #redis", function()
       local rl = limiter(redis.store(c, { prefix = "rl:gcra" }), { strategy = "token", limit = 5, interval = 500,
         burst = 3 })
       assert.equal(3, rl.burst)
-      for _ = 1, 3 do assert.is_true(await(rl:tryAcquire())) end
-      local first = rl.lastStart
+      assert.is_true(await(rl:tryAcquire()))
+      local first = rl.lastStart                -- the bucket counts from here
+      for _ = 1, 2 do assert.is_true(await(rl:tryAcquire())) end
       assert.is_false(await(rl:tryAcquire()))
       await(rl:acquire())
       assert.is_true(rl.lastStart >= first + 100 - 1)
