@@ -518,6 +518,20 @@ describe("redis.lock: Redlock #redis", function()
     end)
   end
 
+  it("using on 3 servers keeps the lock on all of them past its ttl, then releases everywhere", function()
+    with(3, function(clients)
+      local locks = redis.lock(clients, { ttl = 600 })
+      local v = await(locks:using("k", function(signal, lock)
+        await(Promise.sleep(1500))
+        assert.is_false(signal.aborted)
+        for i = 1, 3 do assert.equal(lock.token, await(clients[i]:get("k"))) end
+        return lock.fence
+      end))
+      assert.is_true(v >= 1)
+      for i = 1, 3 do assert.equal("0", exists(i, "k")) end
+    end)
+  end)
+
   it("keeps fences growing when the majority changes", function()
     with(3, function(clients)
       local locks = redis.lock(clients, { ttl = 5000, serverTimeout = 1000 })
