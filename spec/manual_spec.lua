@@ -186,9 +186,17 @@ describe("the reference manual", function()
   end)
 
   it("has a heading for every method of a Redis client", function()
-    for name in pairs(require("promise.redis.client").methods) do
-      assert_heading("client:" .. name, "Redis client method")
-      checked = checked + 1
+    local client = require("promise.redis.client")
+    -- a method per command is made on first use and cached in the same
+    -- table (specs run before this one may have used some); they are all
+    -- one closure, documented together under "A method per command"
+    local generated = debug.getinfo(client.Client.__index(nil, "strlen"), "S")
+    for name, fn in pairs(client.methods) do
+      local info = debug.getinfo(fn, "S")
+      if info.source ~= generated.source or info.linedefined ~= generated.linedefined then
+        assert_heading("client:" .. name, "Redis client method")
+        checked = checked + 1
+      end
     end
     walked(11)
   end)
