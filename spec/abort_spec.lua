@@ -284,6 +284,11 @@ describe("AbortSignal", function()
         "bad argument #1 to 'onAbort' (function expected, got string)")
       assert.has_error(function() s.onAbort(function() end) end,
         "calling 'onAbort' on bad self (AbortSignal expected, got function)")
+      -- the messages point at the call
+      local _, e = pcall(function() s:onAbort(1) end)
+      assert.matches("^spec/abort_spec%.lua:%d+: bad argument #1 to 'onAbort'", e)
+      _, e = pcall(function() s.onAbort(1) end)
+      assert.matches("^spec/abort_spec%.lua:%d+: calling 'onAbort' on bad self", e)
     end)
   end)
 
@@ -447,6 +452,9 @@ describe("AbortSignal", function()
         "bad argument #1 to 'any' (table expected, got nil)")
       assert.has_error(function() AbortSignal.any({ AbortController().signal, {} }) end,
         "bad argument #1 to 'any' (AbortSignal expected at index 2, got table)")
+      local _, e = pcall(function() AbortSignal.any({ 1 }) end)
+      assert.matches("^spec/abort_spec%.lua:%d+: bad argument #1 to 'any' "
+        .. "%(AbortSignal expected at index 1, got number%)$", e)
     end)
 
     describe("and garbage collection", function()

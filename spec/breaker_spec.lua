@@ -675,6 +675,13 @@ describe("Promise.breaker", function()
       local ok, err = pcall(function() local cb = B{ halfOpenMax = 0 }; return cb end)
       assert.is_false(ok)
       assert.matches("^spec/breaker_spec%.lua:%d+: bad argument #1 to 'breaker'", err)
+      -- also for the checks of the window and between fields
+      for _, opts in ipairs({ { window = { kind = "x" } }, { errorRate = 0.5 },
+                              { window = { kind = "count", size = 2 }, failureThreshold = 1 } }) do
+        ok, err = pcall(function() local cb = B(opts); return cb end)
+        assert.is_false(ok)
+        assert.matches("^spec/breaker_spec%.lua:%d+: bad argument #1 to 'breaker'", err)
+      end
     end)
 
     it("raise for bad method arguments and bad self", function()

@@ -336,3 +336,32 @@ describe("argument checks", function()
       "calling 'advance' on bad self (FakeClock expected, got table)")
   end)
 end)
+
+describe("fake clock argument errors", function()
+  it("point at the call", function()
+    -- (the file's before_each installed `clock`)
+    local cases = {
+      { function() clock:advance(-1) end,
+        "bad argument #1 to 'advance' %(number in %[0, 2%^53%] expected, got %-1%)$" },
+      { function() clock.advance({}, 1) end, "calling 'advance' on bad self %(FakeClock expected, got table%)$" },
+      { function() Promise.useFakeTimers() end, "useFakeTimers: fake timers are already installed" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, e = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches("^spec/fake_timers_spec%.lua:%d+: " .. c[2], e)
+    end
+    clock:restore()
+    cases = {
+      { function() clock:advance(1) end, "advance: this fake clock has been restored$" },
+      { function() Promise.useFakeTimers(2 ^ 60) end,
+        "bad argument #1 to 'useFakeTimers' %(number in %[%-2%^53, 2%^53%] expected" },
+      { function() Promise.resolve().wait(1) end, "calling 'wait' on bad self %(Promise expected, got number%)$" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, e = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches("^spec/fake_timers_spec%.lua:%d+: " .. c[2], e)
+    end
+  end)
+end)

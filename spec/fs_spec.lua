@@ -27,14 +27,24 @@ local function readproc(path)
   return s
 end
 
+--- The names in directory `path`. The listing is always read to its end:
+--- libuv frees the entries a scandir request has not handed out only
+--- partly, so leaving one early leaks (valgrind: "definitely lost" in
+--- __scandir64_tail).
+local function list_dir(path)
+  local req = assert(uv.fs_scandir(path))
+  local names = {}
+  for name in function() return uv.fs_scandir_next(req) end do names[#names + 1] = name end
+  return names
+end
+
 --- Whether a thread of this process is asleep in a system call whose first
 --- argument is `fd` (Linux /proc): a read(2) of an empty FIFO, for one.
 --- The call is read before and after the state, so a thread caught between
 --- two calls on `fd` (an fstat, then the read) is not taken for one asleep.
 local function asleep_on(fd)
   local want = ("0x%x"):format(fd)
-  local req = assert(uv.fs_scandir("/proc/self/task"))
-  for tid in function() return uv.fs_scandir_next(req) end do
+  for _, tid in ipairs(list_dir("/proc/self/task")) do
     local base = "/proc/self/task/" .. tid
     local before = readproc(base .. "/syscall")
     local state = (readproc(base .. "/stat") or ""):match("^%d+ %b() (%a)")
@@ -49,8 +59,7 @@ end
 --- The descriptor other than `except` that this process has open on `path`.
 local function fd_on(path, except)
   local real = assert(uv.fs_realpath(path))
-  local req = assert(uv.fs_scandir("/proc/self/fd"))
-  for name in function() return uv.fs_scandir_next(req) end do
+  for _, name in ipairs(list_dir("/proc/self/fd")) do
     local fd = tonumber(name)
     if fd ~= except and uv.fs_readlink("/proc/self/fd/" .. name) == real then return fd end
   end
@@ -224,10 +233,7 @@ describe("fs paths with a NUL byte", function()
       assert.matches(want:format(c[3] or 1, c[1]), got[i])
     end
     assert.equal("keep", slurp(keep))
-    local names = {}
-    local req = assert(uv.fs_scandir(dir))
-    for name in function() return uv.fs_scandir_next(req) end do names[#names + 1] = name end
-    assert.same({ "report.txt" }, names)
+    assert.same({ "report.txt" }, list_dir(dir))
   end)
 end)
 

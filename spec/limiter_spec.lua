@@ -438,6 +438,14 @@ describe("Promise.limiter", function()
     local ok, err = pcall(function() Promise.limiter("x") end)
     assert.is_false(ok)
     assert.matches("^spec/limiter_spec.lua:%d+: bad argument #1 to 'limiter'", err)
+    for _, f in ipairs({
+      function() Promise.limiter(1, { maxQueue = -1 }) end,
+      function() limit:submit({ priority = "high" }, print) end,
+    }) do
+      ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches("^spec/limiter_spec.lua:%d+: bad argument #%d to '", err)
+    end
     assert.equal(0, limit.activeCount)
   end)
 end)

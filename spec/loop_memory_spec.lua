@@ -1,5 +1,6 @@
--- The cost of a pending timer, and the timer states that loop.lua keeps
--- without a state slot (a timer is pending iff it is linked in a list).
+-- The cost of a pending timer, and the timer states that the loop
+-- (lua/promise/loop/heap.lua) keeps without a state slot (a timer is
+-- pending iff it is linked in a list).
 local Promise = require("promise")
 local H = require("spec.support.helpers")
 

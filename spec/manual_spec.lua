@@ -54,6 +54,24 @@ local function ls(dir, pattern)
   return files
 end
 
+--- The Lua files of lua/promise at any depth ("loop/timers.lua"), and the
+--- module each belongs to for PAGES (its folder: "loop"). The Redis client
+--- (lua/promise/redis/) has a walk of its own.
+local function lua_files()
+  local files = {}
+  local p = assert(io.popen("cd lua/promise && find . -name '*.lua' | sort"))
+  for path in p:lines() do
+    path = path:gsub("^%./", "")
+    if not path:match("^redis/") then files[#files + 1] = path end
+  end
+  p:close()
+  return files
+end
+
+local function page_module(file)
+  return file:match("^([^/]+)/") or file:gsub("%.lua$", "")
+end
+
 local function escape(s)
   return (s:gsub("%p", "%%%0"))
 end
@@ -96,8 +114,8 @@ end
 --- LuaCATS classes of lua/promise/*.lua: name -> { page =, fields = {public names} }.
 local function annotated_classes()
   local classes = {}
-  for _, file in ipairs(ls("lua/promise", "%.lua$")) do
-    local module = file:gsub("%.lua$", "")
+  for _, file in ipairs(lua_files()) do
+    local module = page_module(file)
     local current
     for line in read("lua/promise/" .. file):gmatch("[^\n]*") do
       local class = line:match("^%s*%-%-%-@class%s+([%w_.]+)")
@@ -125,8 +143,8 @@ end
 --- Option names from inline annotations: `---@param opts? {a: x, b: y}`.
 local function inline_options()
   local found = {}
-  for _, file in ipairs(ls("lua/promise", "%.lua$")) do
-    local module = file:gsub("%.lua$", "")
+  for _, file in ipairs(lua_files()) do
+    local module = page_module(file)
     for body in read("lua/promise/" .. file):gmatch("%-%-%-@param%s+[%w_]+%??%s+(%b{})") do
       for name in body:gmatch("([%a_][%w_]*)%??%s*:") do
         found[#found + 1] = { page = PAGES[module], name = name, file = file }
@@ -343,8 +361,8 @@ describe("the reference manual", function()
 
   it("lists every module of the rock on the modules page", function()
     local n = 0
-    for _, file in ipairs(ls("lua/promise", "%.lua$")) do
-      local name = file:gsub("%.lua$", "")
+    for _, file in ipairs(lua_files()) do
+      local name = file:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
       local module = name == "init" and "promise" or "promise." .. name
       assert.is_truthy(pages.modules:find("`" .. escape(module) .. "`"),
         module .. " is not in docs/manual/modules.md")
@@ -358,7 +376,46 @@ describe("the reference manual", function()
         "promise.redis." .. name .. " is not in docs/manual/modules.md")
       n = n + 1
     end
-    assert.is_true(n >= 31)
+    assert.is_true(n >= 38)
+  end)
+
+  it("gives the range of every millisecond argument", function()
+    -- each module that checks a duration against a timer's range (util.checkms,
+    -- util.msproblem, or an "ms" field of a util.checkopts schema) states
+    -- that range on its page
+    local n = 0
+    for _, file in ipairs(lua_files()) do
+      local module = page_module(file)
+      local text = read("lua/promise/" .. file)
+      if module ~= "util" and (text:find("checkms(", 1, true) or text:find("msproblem(", 1, true)
+          or text:find('"ms"', 1, true)) then
+        local page = assert(pages[PAGES[module]], "no manual page for " .. file)
+        assert.is_truthy(page:find("2^31 - 1", 1, true),
+          ("docs/manual/%s.md does not give the range (2^31 - 1) of the durations %s checks")
+            :format(PAGES[module], file))
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 6)
+    -- and the conventions page's table names every entry point that
+    -- spec/durations_spec.lua pins ("retry.minDelay": retry and minDelay)
+    local acc = read("spec/durations_spec.lua"):match("\nlocal ACCEPTS = (%b{})")
+    local section = assert(pages.README:match("%*%*Milliseconds%.%*%*(.-)\n%- %*%*"),
+      "no **Milliseconds.** item in the conventions of docs/manual/README.md")
+    local tbl = {}
+    for line in section:gmatch("[^\n]+") do
+      if line:match("^%s*|") then tbl[#tbl + 1] = line end
+    end
+    tbl = table.concat(tbl, "\n")
+    n = 0
+    for key in acc:gmatch('%[?"?([%a][%w.]*)"?%]?%s*=%s*[%a%[]') do
+      for part in key:gmatch("[^.]+") do
+        assert.is_truthy(tbl:find(part, 1, true),
+          ("%s (spec/durations_spec.lua) is not in the durations table of docs/manual/README.md"):format(key))
+      end
+      n = n + 1
+    end
+    assert.is_true(n >= 16, "only " .. n .. " entry points read from spec/durations_spec.lua")
   end)
 
   it("lists every breaker event", function()

@@ -100,7 +100,7 @@ describe("ordering corpus (same log as node)", function()
     local title = name .. (timers and " (event loop)" or "")
 
     if timers and not has_run then
-      pending(title .. ": Promise.run is not available (lua/promise/loop.lua missing)")
+      pending(title .. ": Promise.run is not available (lua/promise/loop/ missing)")
     else
       it(title, function()
         assert(exists(base .. ".js"), base .. ".js is missing")

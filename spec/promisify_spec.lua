@@ -211,6 +211,7 @@ describe("Promise.promisify", function()
       local function msg(f)
         local ok2, e2 = pcall(f)
         assert.is_false(ok2)
+        assert.matches("^spec/promisify_spec%.lua:%d+: ", e2)  -- the call below
         return (e2:gsub("^[^:]*:%d+: ", ""))
       end
       assert.equal("bad argument #1 to 'promisify' (function expected, got string)",

@@ -536,6 +536,16 @@ describe("Promise.ratelimiter", function()
     local ok, err = pcall(function() rl:acquire(2) end)
     assert.is_false(ok)
     assert.matches("^spec/ratelimiter_spec.lua:%d+: bad argument #1 to 'acquire'", err)
+    -- option errors, too, point at the call
+    for _, f in ipairs({
+      function() rl:acquire(1, { signal = 1 }) end,
+      function() Promise.ratelimiter{ limit = 1 } end,
+      function() Promise.ratelimiter{ limit = 1, interval = 1, burst = 2 } end,
+    }) do
+      ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches("^spec/ratelimiter_spec.lua:%d+: bad argument #%d to '", err)
+    end
     assert.equal("RateLimiter<sliding 1/1 ms, 0 waiting>", tostring(rl))
   end)
 end)

@@ -515,6 +515,8 @@ describe("Promise.retry (fake clock)", function()
     local function msg(f)
       local ok, e = pcall(f)
       assert.is_false(ok)
+      -- every message points at the call in this file
+      assert.matches("^spec/retry_spec%.lua:%d+: ", e)
       return (e:gsub("^[^:]*:%d+: ", ""))
     end
     local fn = function() return 1 end

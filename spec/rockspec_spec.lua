@@ -23,6 +23,15 @@ local function list(dir, pattern)
   return files
 end
 
+--- The .lua files below `dir`, at any depth, as paths relative to it.
+local function lua_files(dir)
+  local files = {}
+  local p = assert(io.popen("cd " .. dir .. " && find . -name '*.lua' | sort"))
+  for path in p:lines() do files[#files + 1] = path:gsub("^%./", "") end
+  p:close()
+  return files
+end
+
 local function exists(path)
   local fh = io.open(path)
   if fh then fh:close() end
@@ -34,12 +43,16 @@ for _, file in ipairs(ROCKSPECS) do
     local spec = load_rockspec(file)
     local modules = spec.build.modules
 
-    it("installs every Lua module under lua/promise", function()
-      for _, f in ipairs(list("lua/promise", "%.lua$")) do
-        local name = f:gsub("%.lua$", "")
+    it("installs every Lua module under lua/promise, subfolders included", function()
+      local n = 0
+      for _, f in ipairs(lua_files("lua/promise")) do
+        -- loop/init.lua is promise.loop, loop/heap.lua promise.loop.heap
+        local name = f:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
         local module = name == "init" and "promise" or "promise." .. name
         assert.are.equal("lua/promise/" .. f, modules[module], module .. " is not in " .. file)
+        n = n + 1
       end
+      assert.is_true(n >= 24, "only " .. n .. " Lua files found")
     end)
 
     it("installs every Lua module under lua/promise/redis", function()

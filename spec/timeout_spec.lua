@@ -357,6 +357,8 @@ describe("Promise.timeout (fake clock)", function()
     local function msg(f)
       local ok, e = pcall(f)
       assert.is_false(ok)
+      -- every message points at the call in this file
+      assert.matches("^spec/timeout_spec%.lua:%d+: ", e)
       return (e:gsub("^[^:]*:%d+: ", ""))
     end
 

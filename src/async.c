@@ -98,6 +98,7 @@ void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
     pr_capreject(L, S, p, top + 1, 0);
   }
   else if (status == LUA_OK) {
+    pr_forgetawait(L, S, th);
     if (nres > 0) {  /* the first result only */
       lua_pop(th, nres - 1);
       lua_xmove(th, L, 1);
@@ -107,7 +108,8 @@ void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
     pr_capresolve(L, S, p, top + 1);
   }
   else {
-    luaL_traceback(L, th, NULL, 0);   /* top + 1, before the stack goes */
+    /* top + 1, before the stack goes: with who awaits 'p' (trace.c) */
+    pr_errortrace(L, S, co, p);
     /* close its pending to-be-closed variables, as coroutine.wrap does; a
        __close that raises replaces the error, left on top of 'th' */
     closethread(th, L);
@@ -133,6 +135,18 @@ static int asynccall (lua_State *L) {
   lua_xmove(L, co, n);
   pr_resume(L, S, 1, n, 2, 0);
   return 1;
+}
+
+
+/* is the value at 'w' the function Promise.async made from the one at 'f'? */
+int pr_asyncwraps (lua_State *L, int w, int f) {
+  int r;
+  if (lua_tocfunction(L, w) != asynccall
+      || lua_getupvalue(L, w, 2) == NULL)
+    return 0;
+  r = lua_rawequal(L, -1, f);
+  lua_pop(L, 1);
+  return r;
 }
 
 

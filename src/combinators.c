@@ -31,7 +31,9 @@ static void countdown (lua_State *L, pr_State *S, int kind, int agg,
       lua_pushvalue(L, -2);
       lua_setfield(L, -2, "errors");
     }
-    pr_capreject(L, S, result, lua_gettop(L), 0);
+    lua_pushliteral(L, "--- in Promise.any (every element rejected)");
+    pr_extendtrace(L, S, result);         /* who awaits the result */
+    pr_capreject(L, S, result, lua_gettop(L) - 1, lua_gettop(L));
   }
   else
     pr_capresolve(L, S, result, lua_gettop(L));
@@ -154,7 +156,7 @@ static int combine (lua_State *L) {
   int kind = (int)lua_tointeger(L, 3);
   lua_Integer i, n = listlength(L, kind), batch = -1;
   lua_settop(L, 5);           /* 4: aggregate, 5: values (nil for race) */
-  if (kind != PR_JTHEN) {
+  if (kind != PR_JRACE) {
     pr_Aggregate *a;
     lua_createtable(L, n > 0 && n < (1 << 24) ? (int)n : 0, 1);
     lua_pushinteger(L, n < 0 ? 0 : n);
@@ -169,8 +171,8 @@ static int combine (lua_State *L) {
   for (i = 1; i <= n; i++) {
     lua_geti(L, 1, i);                    /* 6 */
     pr_promiseresolve(L, S, 6);           /* 7 */
-    if (kind == PR_JTHEN)
-      pr_then(L, S, 7, PR_JTHEN, 0, 0, 2);
+    if (kind == PR_JRACE)  /* the index is for async traces (trace.c) */
+      pr_then(L, S, 7, PR_JRACE | (i << PR_JSHIFT), 0, 0, 2);
     else if (kind == PR_JANY || !settledelement(L, S, kind, i, 7, &batch)) {
       /* counted first: a drain hook may run the element's job at once (if
          pr_then fails for memory, the result is rejected anyway) */
@@ -179,7 +181,7 @@ static int combine (lua_State *L) {
     }
     lua_settop(L, 5);
   }
-  if (kind != PR_JTHEN) countdown(L, S, kind, 4, 2, 1);
+  if (kind != PR_JRACE) countdown(L, S, kind, 4, 2, 1);
   return 0;
 }
 
@@ -218,7 +220,7 @@ static int p_allsettled (lua_State *L) {
 }
 
 static int p_race (lua_State *L) {
-  return combinator(L, PR_JTHEN, "race");
+  return combinator(L, PR_JRACE, "race");
 }
 
 static int p_any (lua_State *L) {

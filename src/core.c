@@ -85,6 +85,7 @@ int luaopen_promise_core (lua_State *L) {
   pr_openqueue(L);
   pr_openasync(L);
   pr_opencombinators(L);
+  pr_opentrace(L);
   lua_pushvalue(L, 3);
   lua_setfield(L, 1, "methods");
   lua_pushvalue(L, 4);

@@ -29,6 +29,7 @@
 #define PR_ONE       4  /* one reaction, held in the user values */
 #define PR_LIST      8  /* reactions in a table in user value 1 */
 #define PR_TRACKED  16  /* in the list of rejections to check */
+#define PR_INTRACE  32  /* an async trace walked through it (trace.c) */
 
 /* user values of a promise */
 #define PR_UV_A      1  /* handler | value or reason | reaction list */
@@ -51,7 +52,8 @@ enum {
   PR_JTHENABLE,     /* a: then function, b: thenable, c: promise */
   PR_JOWNTHENABLE,  /* b: promise of ours, c: promise adopting it */
   PR_JMICRO,        /* a: function */
-  PR_JCOUNT         /* a: aggregate, c: result; count above PR_JSHIFT */
+  PR_JCOUNT,        /* a: aggregate, c: result; count above PR_JSHIFT */
+  PR_JRACE          /* as PR_JTHEN without handlers: an element of race */
 };
 #define PR_JKIND   0x0f
 #define PR_JREJ    0x10
@@ -94,7 +96,11 @@ enum {
   PR_SUV_OUTSIDE,     /* what await does outside an async function */
   PR_SUV_COMBINE,     /* body of the combinators, run protected */
   PR_SUV_DRAINLOOP,   /* the drain loop, run protected */
-  PR_SUV_COUNT = PR_SUV_DRAINLOOP
+  PR_SUV_RETHROW,     /* the rejected promise an await last delivered */
+  PR_SUV_LINKS,       /* weak table: promise -> {promise, label} */
+  PR_SUV_CREATE,      /* debugging hooks (trace.c) */
+  PR_SUV_DESCRIBE,
+  PR_SUV_COUNT = PR_SUV_DESCRIBE
 };
 
 /*
@@ -122,7 +128,14 @@ typedef struct pr_State {
   int draining;
   int signalled;                 /* the drain hook was called */
   int awaiting;                  /* set by await before it yields */
+  int debug;                     /* PR_DCREATE | PR_DDESCRIBE: hooks set */
+  int inhook;                    /* a debugging hook is running */
+  const void *rethrowco;         /* the coroutine of PR_SUV_RETHROW */
 } pr_State;
+
+/* pr_State.debug */
+#define PR_DCREATE    1
+#define PR_DDESCRIBE  2
 
 #define pr_stateidx  lua_upvalueindex(1)
 #define pr_getstate(L)  ((pr_State *)lua_touserdata(L, pr_stateidx))
@@ -130,6 +143,7 @@ typedef struct pr_State {
 /* promise.c */
 pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx);
 pr_Promise *pr_newpromise (lua_State *L);
+pr_Promise *pr_checkpromise (lua_State *L, pr_State *S, int idx);
 void pr_resolve (lua_State *L, pr_State *S, int p, int v);
 void pr_settle (lua_State *L, pr_State *S, int p, int state, int v, int tr);
 int pr_capresolve (lua_State *L, pr_State *S, int p, int v);
@@ -152,7 +166,17 @@ int pr_pcall (lua_State *L, int nargs, int nres);
 void pr_pushtrace (lua_State *L);
 void pr_openqueue (lua_State *L);
 
+/* trace.c */
+void pr_extendtrace (lua_State *L, pr_State *S, int p);
+void pr_errortrace (lua_State *L, pr_State *S, int co, int p);
+void pr_rejecttrace (lua_State *L, pr_State *S, int p);
+void pr_noteawait (lua_State *L, pr_State *S, int co, int src);
+void pr_forgetawait (lua_State *L, pr_State *S, const lua_State *th);
+void pr_notecreate (lua_State *L, pr_State *S, int p, int parent);
+void pr_opentrace (lua_State *L);
+
 /* async.c */
+int pr_asyncwraps (lua_State *L, int w, int f);
 void pr_resume (lua_State *L, pr_State *S, int co, int nargs, int p,
                 int injob);
 void pr_openasync (lua_State *L);

@@ -24,21 +24,33 @@ pr_Promise *pr_topromise (lua_State *L, pr_State *S, int idx) {
 }
 
 
-/* push a new pending promise */
-pr_Promise *pr_newpromise (lua_State *L) {
+/*
+** Push a new pending promise; 'parent' is the stack index of the promise
+** it derives from (next, catch, finally), 0 for none. While a create hook
+** is set (debugging), it is told (trace.c).
+*/
+static pr_Promise *newpromise (lua_State *L, int parent) {
   pr_Promise *p = (pr_Promise *)lua_newuserdatauv(L, sizeof(pr_Promise),
                                                   PR_NUV);
+  pr_State *S;
   p->state = PR_PENDING;
   p->flags = 0;
   p->locked = 0;
   p->word = 0;
   lua_getiuservalue(L, pr_stateidx, PR_SUV_MT);
   lua_setmetatable(L, -2);
+  S = pr_getstate(L);
+  if (S->debug & PR_DCREATE) pr_notecreate(L, S, lua_gettop(L), parent);
   return p;
 }
 
 
-static pr_Promise *checkpromise (lua_State *L, pr_State *S, int idx) {
+pr_Promise *pr_newpromise (lua_State *L) {
+  return newpromise(L, 0);
+}
+
+
+pr_Promise *pr_checkpromise (lua_State *L, pr_State *S, int idx) {
   pr_Promise *p = pr_topromise(L, S, idx);
   if (p == NULL) {
     const char *msg = lua_pushfstring(L, "promise expected, got %s",
@@ -112,8 +124,8 @@ static void settlebare (lua_State *L, pr_Promise *pp, int p, int state,
 ** 'state' is PR_REJECTED, with traceback at 'tr', 0 for none), queueing a
 ** job for each reaction in the order they were added.
 */
-void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
-                int tr) {
+static void settle (lua_State *L, pr_State *S, int p, int state, int v,
+                    int tr) {
   pr_Promise *pp = (pr_Promise *)lua_touserdata(L, p);
   int rejected = (state == PR_REJECTED);
   int top = lua_gettop(L);
@@ -159,6 +171,23 @@ void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
   lua_settop(L, top);
   if (rejected && !(pp->flags & PR_HANDLED))
     pr_track(L, S, p);
+}
+
+
+/*
+** pr_settle: settle(), but a reason given without a traceback gets one,
+** made where it was given, while long traces are on (trace.c).
+*/
+void pr_settle (lua_State *L, pr_State *S, int p, int state, int v,
+                int tr) {
+  if (state == PR_REJECTED && tr == 0 && (S->debug & PR_DDESCRIBE)) {
+    int top = lua_gettop(L);
+    pr_rejecttrace(L, S, p);              /* top + 1 */
+    settle(L, S, p, state, v, lua_isnil(L, top + 1) ? 0 : top + 1);
+    lua_settop(L, top);
+  }
+  else
+    settle(L, S, p, state, v, tr);
 }
 
 
@@ -452,9 +481,9 @@ void pr_promiseresolve (lua_State *L, pr_State *S, int v) {
 /* p:next(onFulfilled, onRejected) */
 static int p_next (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  checkpromise(L, S, 1);
+  pr_checkpromise(L, S, 1);
   lua_settop(L, 3);
-  pr_newpromise(L);
+  newpromise(L, 1);
   pr_then(L, S, 1, PR_JTHEN, pr_iscallable(L, 2) ? 2 : 0,
           pr_iscallable(L, 3) ? 3 : 0, 4);
   return 1;
@@ -463,9 +492,9 @@ static int p_next (lua_State *L) {
 
 static int p_catch (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  checkpromise(L, S, 1);
+  pr_checkpromise(L, S, 1);
   lua_settop(L, 2);
-  pr_newpromise(L);
+  newpromise(L, 1);
   pr_then(L, S, 1, PR_JTHEN, 0, pr_iscallable(L, 2) ? 2 : 0, 3);
   return 1;
 }
@@ -513,10 +542,10 @@ static int catchfinally (lua_State *L) {
 
 static int p_finally (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  checkpromise(L, S, 1);
+  pr_checkpromise(L, S, 1);
   lua_settop(L, 2);
   if (!pr_iscallable(L, 2)) {
-    pr_newpromise(L);
+    newpromise(L, 1);
     pr_then(L, S, 1, PR_JTHEN, 0, 0, 3);
     return 1;
   }
@@ -526,7 +555,7 @@ static int p_finally (lua_State *L) {
   lua_pushvalue(L, pr_stateidx);
   lua_pushvalue(L, 2);
   lua_pushcclosure(L, catchfinally, 2);   /* 4 */
-  pr_newpromise(L);                       /* 5 */
+  newpromise(L, 1);                       /* 5 */
   pr_then(L, S, 1, PR_JTHEN, 3, 4, 5);
   return 1;
 }
@@ -536,7 +565,7 @@ static const char *const statenames[] = {"pending", "fulfilled", "rejected"};
 
 static int p_state (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  pr_Promise *p = checkpromise(L, S, 1);
+  pr_Promise *p = pr_checkpromise(L, S, 1);
   lua_pushstring(L, statenames[p->state]);
   if (p->state == PR_PENDING) return 1;
   lua_getiuservalue(L, 1, PR_UV_A);
@@ -546,7 +575,7 @@ static int p_state (lua_State *L) {
 
 static int p_tostring (lua_State *L) {
   pr_State *S = pr_getstate(L);
-  pr_Promise *p = checkpromise(L, S, 1);
+  pr_Promise *p = pr_checkpromise(L, S, 1);
   lua_pushfstring(L, "Promise<%s>: %p", statenames[p->state], (void *)p);
   return 1;
 }
@@ -660,6 +689,7 @@ int pr_thenablejob (lua_State *L, pr_State *S, int thenfn, int thenable,
   pushresolvers(L, p, top + 1, 2);
   if (pr_pcall(L, 3, 0) != LUA_OK) {
     pr_pushtrace(L);                      /* top + 2: error, top + 3: trace */
+    pr_extendtrace(L, S, p);
     /* the then function may have used the pair (cppcheck cannot see it) */
     /* cppcheck-suppress knownConditionTrueFalse */
     if (pp->state == PR_PENDING && !*done) {

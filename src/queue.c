@@ -266,6 +266,7 @@ static void runthen (lua_State *L, pr_State *S, lua_Integer word, int a,
     pr_capresolve(L, S, c, v + 1);
   else {
     pr_pushtrace(L);
+    pr_extendtrace(L, S, c);              /* who waits for 'c' */
     pr_capreject(L, S, c, v + 1, v + 2);
   }
 }
@@ -298,6 +299,8 @@ static void runawait (lua_State *L, pr_State *S, lua_Integer word, int a,
   if (!lua_checkstack(co, 2))
     luaL_error(L, "cannot resume an async function: stack overflow");
   lua_pushboolean(co, !(word & PR_JREJ));
+  if ((word & PR_JREJ) && (word & PR_JKIND) == PR_JAWAIT)
+    pr_noteawait(L, S, a, b);  /* a rethrow keeps its traceback */
   if ((word & PR_JKIND) == PR_JAWAIT)
     lua_getiuservalue(L, b, PR_UV_A);
   else
@@ -324,7 +327,7 @@ static void dispatch (lua_State *L, pr_State *S, lua_Integer word, int a,
                       int b, int c) {
   luaL_checkstack(L, 16, NULL);
   switch ((int)(word & PR_JKIND)) {
-    case PR_JTHEN: runthen(L, S, word, a, b, c); break;
+    case PR_JTHEN: case PR_JRACE: runthen(L, S, word, a, b, c); break;
     case PR_JADOPT: runadopt(L, S, word, b, c); break;
     case PR_JAWAIT: case PR_JAWAITVAL: runawait(L, S, word, a, b, c); break;
     case PR_JALL: case PR_JALLSETTLED: case PR_JANY: case PR_JCOUNT:

@@ -330,7 +330,7 @@ static int checkcore (lua_State *L, int drainref, int idle,
     words = (const lua_Integer *)lua_touserdata(L, -1);
     lua_pop(L, 1);
     kind = words != NULL ? words[pos] & PR_JKIND : 0;
-    if (kind < PR_JTHEN || kind > PR_JCOUNT) {
+    if (kind < PR_JTHEN || kind > PR_JRACE) {
       say("oom: FAIL: %s: job %lld of %lld in the queue is lost at %s "
           "(word %lld holds no job)\n", when, (long long)i + 1,
           (long long)S->count, where, (long long)pos);

@@ -3,8 +3,9 @@
 --- Loading this chunk returns `run`, a function that drives every path of
 --- the C core (construction, resolution with promises and thenables,
 --- reactions, finally, the combinators, microtasks, drains, rejection
---- reporting, async/await) through `require("promise.core")` alone, so it
---- needs neither luv nor promise.loop. `run()` returns a log of what
+--- reporting, async/await, async traces and the debugging hooks) through
+--- `require("promise.core")` alone, so it needs neither luv nor
+--- promise.loop. `run()` returns a log of what
 --- happened, one event a line; the harness compares the log of a run after
 --- an out-of-memory failure with the log of a clean run, and a clean run
 --- with EXPECTED below. The chunk's second result returns (and forgets)
@@ -111,8 +112,15 @@ awaited inner
 loop 55
 async-done ok done
 ran 6
+reactions 1 then
+created 5
+ran 8
+trace-all true 2
+trace-link true 2
+trace-rethrow true
+trace-hooks true true
 default-hooks 1
-drains-total 8
+drains-total 9
 ]]
 
 -- a short, deterministic text for a value
@@ -372,6 +380,51 @@ local function run()
   watch("noresult", async(function() end)())
   watch("async-done", done)
   say("ran", P.drain() > 0 and 6 or 0)
+
+  -- 8. async traces, links, the debugging hooks -------------------------------
+  local function has(p, text)
+    local tb = core.traceback(p)
+    return tb ~= nil and tb:find(text, 1, true) ~= nil
+  end
+  local deep = async(function() await(nil); error("deep", 0) end)
+  local mid = async(function() return await(P.all({ 1, deep() })) end)
+  local top = async(function() return await(mid()) end)
+  local traced = top()
+  local src = async(function() await(nil); error("linked", 0) end)()
+  local target, settarget = P.withResolvers()
+  core.link(src, target, function() return "helper" end)
+  local linkwaiter = async(function() return await(target) end)()
+  src:catch(function(e) settarget(P.reject(e)) end)
+  local rethrown = async(function()
+    local ok, e = pcall(await, deep())
+    if not ok then error(e, 0) end
+  end)()
+  local created = 0
+  core.debughooks(function(_, parent)
+    created = created + 1
+    P.resolve(parent)              -- re-entry: no hook inside a hook
+    collectgarbage("step")
+  end, function(_, first)
+    if not first then error("describe raises", 0) end
+    return "described"
+  end)
+  local pend = P.new(function() end)
+  pend:next(function() end)
+  say("reactions", #core.reactions(pend), core.reactions(pend)[1].kind)
+  local handled = P.resolve(1):next(function() error("h", 0) end)
+  local noted = P.reject("noted")
+  say("created", created)
+  for _, p in ipairs({ traced, linkwaiter, rethrown, handled, noted }) do
+    p:catch(function() end)
+  end
+  say("ran", P.drain() > 0 and 8 or 0)
+  core.debughooks(nil, nil)
+  say("trace-all", has(traced, "--- in Promise.all (element 2)"),
+      select(2, core.traceback(traced):gsub("--- awaited in:", "")))
+  say("trace-link", has(src, "--- awaited in: helper"),
+      select(2, core.traceback(src):gsub("--- awaited in:", "")))
+  say("trace-rethrow", has(rethrown, "--- awaited in:"))
+  say("trace-hooks", has(handled, "described"), has(noted, "stack traceback"))
 
   -- 7. the default reporters (they write to stderr) ---------------------------
   core.onUnhandledRejection(nil)

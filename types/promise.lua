@@ -167,7 +167,8 @@ function M.await(v) end
 ---@param fn? fun(reason: any, promise: Promise<any>)
 function M.onUnhandledRejection(fn) end
 
----Called when a handler is attached to an already reported promise.
+---Called when a handler is attached to an already reported promise; nil
+---restores the default (a PromiseRejectionHandledWarning, see onWarning).
 ---@param fn? fun(promise: Promise<any>)
 function M.onRejectionHandled(fn) end
 
@@ -243,5 +244,55 @@ function M.now() end
 ---@param start_ms? number
 ---@return PromiseFakeClock
 function M.useFakeTimers(start_ms) end
+
+---Sets the function that receives each warning (default: one line on stderr).
+---@param fn? fun(warning: PromiseWarning)
+function M.onWarning(fn) end
+
+---@class PromiseWarning
+---@field name string
+---@field message string
+---@field site? string
+
+---@type PromiseDebug
+M.debug = nil
+
+---`promise.core`, the C module: the internal functions that `promise.debug`
+---is built on (not part of the `Promise` table).
+---@class PromiseCore
+local core = {}
+
+---Sets the debugging hooks; nil turns one off. `create(p, parent)` is called
+---for each new promise (`parent`: the promise `next`/`catch`/`finally` was
+---called on); `describe(p, first)` returns a line to add to a rejection
+---traceback for each promise its async trace goes through (`first`: the
+---promise being rejected). A hook never runs inside a hook; errors in it are
+---ignored.
+---@param create? fun(p: Promise<any>, parent?: Promise<any>)
+---@param describe? fun(p: Promise, first: boolean): string?
+function core.debughooks(create, describe) end
+
+---An async trace that reaches `from` goes on at `to` with the line
+---`--- awaited in: <label>`; kept as long as `from` lives.
+---@param from Promise
+---@param to Promise
+---@param label string|fun(): string
+function core.link(from, to, label) end
+
+---@class PromiseReaction
+---@field kind "then"|"adopt"|"await"|"all"|"allSettled"|"any"|"race"
+---@field target? Promise the promise the reaction settles
+---@field index? integer the element index, for a combinator
+---@field where? string for an await: the line the async function stands at
+
+---The reactions of a pending promise (an empty list once it has settled).
+---@param p Promise
+---@return PromiseReaction[]
+function core.reactions(p) end
+
+---The traceback kept beside the reason of a rejected promise, or nil.
+---@param p Promise
+---@return string?
+function core.traceback(p) end
 
 return M

@@ -146,7 +146,7 @@ end
 ---@param self promise.AbortSignal
 function Signal.throwIfAborted(self)
   if not is_signal(self) then
-    error("calling 'throwIfAborted' on bad self (AbortSignal expected, got " .. type(self) .. ")", 2)
+    util.selferror("throwIfAborted", "AbortSignal", self)
   end
   if self.aborted then error(self.reason, 0) end
 end
@@ -160,10 +160,10 @@ local function noop() end
 ---@return fun() unsubscribe
 function Signal.onAbort(self, fn)
   if not is_signal(self) then
-    error("calling 'onAbort' on bad self (AbortSignal expected, got " .. type(self) .. ")", 2)
+    util.selferror("onAbort", "AbortSignal", self)
   end
   if not is_callable(fn) then
-    error("bad argument #1 to 'onAbort' (function expected, got " .. type(fn) .. ")", 2)
+    util.argerror(1, "onAbort", "function", fn)
   end
   if self.aborted then return noop end
   local rec = { fn = fn, prv = self._tail }
@@ -193,7 +193,7 @@ end
 ---@param reason any
 function Controller.abort(self, reason)
   if type(self) ~= "table" or getmetatable(self) ~= Controller then
-    error("calling 'abort' on bad self (AbortController expected, got " .. type(self) .. ")", 2)
+    util.selferror("abort", "AbortController", self)
   end
   signal_abort(self.signal, reason)
 end
@@ -247,14 +247,14 @@ end
 ---@return promise.AbortSignal
 function M.AbortSignal.any(signals)
   if type(signals) ~= "table" then
-    error("bad argument #1 to 'any' (table expected, got " .. type(signals) .. ")", 2)
+    util.argerror(1, "any", "table", signals)
   end
   local n = signals.n
   if type(n) ~= "number" then n = #signals end
   for i = 1, n do
     if not is_signal(signals[i]) then
-      error(("bad argument #1 to 'any' (AbortSignal expected at index %d, got %s)"):format(
-        i, type(signals[i])), 2)
+      util.badarg(1, "any", ("AbortSignal expected at index %d, got %s"):format(
+        i, util.typename(signals[i])))
     end
   end
   local result = new_signal()

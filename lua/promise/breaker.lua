@@ -77,22 +77,13 @@
 
 local Promise = require("promise")
 local util = require("promise.util")
+local rolling = require("promise.breaker.window")
+local options = require("promise.breaker.options")
 
-local type, error, tostring, pcall, select, setmetatable, getmetatable, next =
-  type, error, tostring, pcall, select, setmetatable, getmetatable, next
+local type, error, tostring, pcall, select, setmetatable, getmetatable =
+  type, error, tostring, pcall, select, setmetatable, getmetatable
 local pack, unpack, tmove = table.pack, table.unpack, table.move
-local floor, huge = math.floor, math.huge
-
-local DEFAULTS = {
-  failureThreshold = 5, errorRate = 0.5, minimumCalls = 10,
-  resetTimeout = 30000, halfOpenMax = 1, successThreshold = 1,
-}
-
-local OPTIONS = {
-  failureThreshold = true, window = true, errorRate = true, minimumCalls = true,
-  resetTimeout = true, halfOpenMax = true, successThreshold = true,
-  timeout = true, isFailure = true, fallback = true,
-}
+local floor = math.floor
 
 local EVENTS = {
   open = true, close = true, half_open = true, success = true,
@@ -101,16 +92,7 @@ local EVENTS = {
 
 local is_callable = util.is_callable
 
-local function describe(v)
-  if type(v) == "number" or type(v) == "string" then
-    return ("%s %s"):format(type(v), type(v) == "string" and ("%q"):format(v) or tostring(v))
-  end
-  return type(v)
-end
-
-local function is_int(v, min)
-  return type(v) == "number" and v == floor(v) and v >= min and v < huge
-end
+local describe = options.describe
 
 --- Reports `err` through the uncaught-error reporter (Promise.onUncaughtError)
 --- without disturbing the caller.
@@ -125,58 +107,8 @@ Breaker.__name = "promise.Breaker"
 
 local function checkself(self, method)
   if getmetatable(self) ~= Breaker then
-    error(("calling '%s' on bad self (breaker expected, got %s)"):format(method, type(self)), 3)
+    util.selferror(method, "breaker", self, 3)
   end
-end
-
--- Windows ---------------------------------------------------------------
-
-local function window_clear(w)
-  if w.kind == "count" then
-    w.buf, w.pos, w.n, w.fails = {}, 0, 0, 0
-  else
-    w.times, w.failed, w.head, w.tail, w.fails = {}, {}, 1, 0, 0
-  end
-end
-
---- Drops the outcomes of a time window that are `size` ms old or older.
-local function window_prune(w, now)
-  if w.kind ~= "time" then return end
-  local times, failed, head, tail = w.times, w.failed, w.head, w.tail
-  local limit = now - w.size
-  while head <= tail and times[head] <= limit do
-    if failed[head] then w.fails = w.fails - 1 end
-    times[head], failed[head] = nil, nil
-    head = head + 1
-  end
-  if head > tail then head, tail = 1, 0 end
-  w.head, w.tail = head, tail
-end
-
-local function window_record(w, failed, now)
-  if w.kind == "count" then
-    local pos = w.pos % w.size + 1
-    w.pos = pos
-    if w.n == w.size then
-      if w.buf[pos] then w.fails = w.fails - 1 end
-    else
-      w.n = w.n + 1
-    end
-    w.buf[pos] = failed
-  else
-    window_prune(w, now)
-    local tail = w.tail + 1
-    w.tail = tail
-    w.times[tail], w.failed[tail] = now, failed
-  end
-  if failed then w.fails = w.fails + 1 end
-end
-
---- Calls and failures currently in the window.
-local function window_counts(w, now)
-  if w.kind == "count" then return w.n, w.fails end
-  window_prune(w, now)
-  return w.tail - w.head + 1, w.fails
 end
 
 -- Events ----------------------------------------------------------------
@@ -227,8 +159,8 @@ local function open_period(self, times)
   local ok, ms = pcall(rt, times)
   if ok and type(ms) == "number" and ms >= 0 then return ms end
   report(ok and ("breaker: resetTimeout(%d) returned %s (number >= 0 expected); using %d ms")
-    :format(times, describe(ms), DEFAULTS.resetTimeout) or ms)
-  return DEFAULTS.resetTimeout
+    :format(times, describe(ms), options.DEFAULT_RESET) or ms)
+  return options.DEFAULT_RESET
 end
 
 local function to_open(self, events, err, now)
@@ -257,7 +189,7 @@ local function to_closed(self, events)
   self._consecutive = 0
   self._trials, self._trialSuccesses = 0, 0
   reset_stats(self)
-  if self._window then window_clear(self._window) end
+  if self._window then rolling.clear(self._window) end
   push(events, "close")
 end
 
@@ -265,7 +197,7 @@ end
 local function must_trip(self, now)
   local w = self._window
   if not w then return self._consecutive >= self._failureThreshold end
-  local n, fails = window_counts(w, now)
+  local n, fails = rolling.counts(w, now)
   return n > 0 and n >= self._minimumCalls and fails / n >= self._errorRate
 end
 
@@ -275,30 +207,23 @@ local function run_fallback(self, err, args)
   return Promise.try(self._fallback, err, unpack(args, 1, args.n))
 end
 
---- Ends a call admitted as `rec`. `kind`: "success", "failure", "timeout".
-local function finish(self, rec, kind, v)
-  if rec.done then return end
-  rec.done = true
-  if rec.timer then
-    Promise.clearTimeout(rec.timer)
-    rec.timer = nil
-  end
-  local now = Promise.now()
-  local elapsed = now - rec.start
-  local counted = rec.period == self._period
-  local current = rec.epoch == self._epoch
-  if rec.trial and current then self._trials = self._trials - 1 end
-
+--- The kind of an outcome once `isFailure` has judged a failure:
+--- "failure" stays a failure unless it says otherwise ("ignored").
+local function classify(self, kind, v)
   if kind == "failure" and self._isFailure then
     local ok, res = pcall(self._isFailure, v)
     if not ok then
       report(res)
     elseif not res then
-      kind = "ignored"
+      return "ignored"
     end
   end
+  return kind
+end
 
-  local events = {}
+--- Counts an outcome in the statistics (when the call belongs to the
+--- current period: `counted`) and queues its events.
+local function count(self, events, kind, v, elapsed, counted)
   if kind == "success" then
     if counted then self._successes = self._successes + 1 end
     push(events, "success", v, elapsed)
@@ -312,29 +237,45 @@ local function finish(self, rec, kind, v)
     if kind == "timeout" then push(events, "timeout", v, elapsed) end
     push(events, "failure", v, elapsed)
   end
+end
 
-  if current and kind ~= "ignored" then
-    local failed = kind ~= "success"
-    if self._state == "closed" then
-      if failed then
-        self._consecutive = self._consecutive + 1
-      else
-        self._consecutive = 0
-      end
-      if self._window then window_record(self._window, failed, now) end
-      if must_trip(self, now) then to_open(self, events, failed and v or nil, now) end
-    elseif rec.trial then -- half-open
-      if failed then
-        to_open(self, events, v, now)
-      else
-        self._trialSuccesses = self._trialSuccesses + 1
-        if self._trialSuccesses >= self._successThreshold then to_closed(self, events) end
-      end
+--- The state change an outcome (of a call admitted in the current epoch)
+--- causes: a trip of the closed circuit, the end of a half-open trial.
+local function judge(self, events, rec, failed, v, now)
+  if self._state == "closed" then
+    if failed then
+      self._consecutive = self._consecutive + 1
+    else
+      self._consecutive = 0
+    end
+    if self._window then rolling.record(self._window, failed, now) end
+    if must_trip(self, now) then to_open(self, events, failed and v or nil, now) end
+  elseif rec.trial then -- half-open
+    if failed then
+      to_open(self, events, v, now)
+    else
+      self._trialSuccesses = self._trialSuccesses + 1
+      if self._trialSuccesses >= self._successThreshold then to_closed(self, events) end
     end
   end
+end
 
+--- Ends a call admitted as `rec`. `kind`: "success", "failure", "timeout".
+local function finish(self, rec, kind, v)
+  if rec.done then return end
+  rec.done = true
+  if rec.timer then
+    Promise.clearTimeout(rec.timer)
+    rec.timer = nil
+  end
+  local now = Promise.now()
+  local current = rec.epoch == self._epoch
+  if rec.trial and current then self._trials = self._trials - 1 end
+  kind = classify(self, kind, v)
+  local events = {}
+  count(self, events, kind, v, now - rec.start, rec.period == self._period)
+  if current and kind ~= "ignored" then judge(self, events, rec, kind ~= "success", v, now) end
   flush(self, events)
-
   if kind == "success" then
     rec.resolve(v)
   elseif kind ~= "ignored" and self._fallback then
@@ -353,7 +294,7 @@ end
 function Breaker:call(fn, ...)
   checkself(self, "call")
   if not is_callable(fn) then
-    error(("bad argument #1 to 'call' (function expected, got %s)"):format(type(fn)), 2)
+    util.argerror(1, "call", "function", fn)
   end
   local now = Promise.now()
   local events = {}
@@ -415,7 +356,7 @@ end
 function Breaker:wrap(fn)
   checkself(self, "wrap")
   if not is_callable(fn) then
-    error(("bad argument #1 to 'wrap' (function expected, got %s)"):format(type(fn)), 2)
+    util.argerror(1, "wrap", "function", fn)
   end
   return function(...) return self:call(fn, ...) end
 end
@@ -451,7 +392,7 @@ function Breaker:stats()
   local now = Promise.now()
   local calls, fails
   if self._window then
-    calls, fails = window_counts(self._window, now)
+    calls, fails = rolling.counts(self._window, now)
   else
     calls, fails = self._successes + self._failures, self._failures
   end
@@ -474,13 +415,13 @@ end
 function Breaker:on(event, fn)
   checkself(self, "on")
   if type(event) ~= "string" then
-    error(("bad argument #1 to 'on' (string expected, got %s)"):format(type(event)), 2)
+    util.argerror(1, "on", "string", event)
   end
   if not EVENTS[event] then
-    error(("bad argument #1 to 'on' (unknown event %q)"):format(event), 2)
+    util.badarg(1, "on", ("unknown event %q"):format(event))
   end
   if not is_callable(fn) then
-    error(("bad argument #2 to 'on' (function expected, got %s)"):format(type(fn)), 2)
+    util.argerror(2, "on", "function", fn)
   end
   local list = self._listeners[event]
   if not list then
@@ -529,11 +470,6 @@ Breaker.__tostring = function(self)
   return ("CircuitBreaker<%s>"):format(self:state())
 end
 
-local function bad(field, what, v)
-  error(("bad argument #1 to 'breaker' (field '%s': %s expected, got %s)"):format(
-    field, what, describe(v)), 3)
-end
-
 --- Makes a circuit breaker (see the module documentation for the options).
 ---@class promise.BreakerOptions
 ---@field failureThreshold? integer  consecutive failures that open (default 5; not with `window`)
@@ -550,71 +486,12 @@ end
 ---@param opts? promise.BreakerOptions
 ---@return promise.Breaker
 local function breaker(opts)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then
-    error(("bad argument #1 to 'breaker' (table expected, got %s)"):format(type(opts)), 2)
-  end
-  for k in next, opts do
-    if not OPTIONS[k] then
-      error(("bad argument #1 to 'breaker' (unknown option %s)"):format(
-        type(k) == "string" and ("'" .. k .. "'") or tostring(k)), 2)
-    end
-  end
-  local o = {}
-  for k, v in next, DEFAULTS do
-    local given = opts[k]
-    if given == nil then o[k] = v else o[k] = given end
-  end
-
-  if not is_int(o.failureThreshold, 1) then bad("failureThreshold", "integer >= 1", o.failureThreshold) end
-  if not is_int(o.halfOpenMax, 1) then bad("halfOpenMax", "integer >= 1", o.halfOpenMax) end
-  if not is_int(o.successThreshold, 1) then bad("successThreshold", "integer >= 1", o.successThreshold) end
-  if not is_int(o.minimumCalls, 1) then bad("minimumCalls", "integer >= 1", o.minimumCalls) end
-  local er = o.errorRate
-  if type(er) ~= "number" or not (er > 0 and er <= 1) then bad("errorRate", "number in (0, 1]", er) end
-  local rt = o.resetTimeout
-  if not is_callable(rt) and not (type(rt) == "number" and rt >= 0) then
-    bad("resetTimeout", "number >= 0 or function", rt)
-  end
-  local timeout = opts.timeout
-  -- a timer's delay: at most 2^31 - 1 ms; math.huge is no timeout at all
-  if timeout ~= nil and util.msproblem(timeout, true, true) then
-    bad("timeout", ("number in (0, %d] or math.huge"):format(util.TIMEOUT_MAX), timeout)
-  end
-  if timeout == huge then timeout = nil end
-  if opts.isFailure ~= nil and not is_callable(opts.isFailure) then bad("isFailure", "function", opts.isFailure) end
-  if opts.fallback ~= nil and not is_callable(opts.fallback) then bad("fallback", "function", opts.fallback) end
-
-  local window
-  local wopt = opts.window
-  if wopt ~= nil then
-    if type(wopt) ~= "table" then bad("window", "table", wopt) end
-    if wopt.kind ~= "count" and wopt.kind ~= "time" then bad("window.kind", '"count" or "time"', wopt.kind) end
-    local size = wopt.size
-    if wopt.kind == "count" then
-      if not is_int(size, 1) then bad("window.size", "integer >= 1", size) end
-    elseif not (type(size) == "number" and size > 0 and size < huge) then
-      bad("window.size", "positive number", size)
-    end
-    window = { kind = wopt.kind, size = size }
-    window_clear(window)
-  elseif opts.errorRate ~= nil or opts.minimumCalls ~= nil then
-    error("bad argument #1 to 'breaker' (fields 'errorRate' and 'minimumCalls' need 'window')", 2)
-  end
-  if window and opts.failureThreshold ~= nil then
-    error("bad argument #1 to 'breaker' (field 'failureThreshold' does not apply with 'window')", 2)
-  end
-
-  local minimumCalls = o.minimumCalls
-  if window and window.kind == "count" and minimumCalls > window.size then
-    minimumCalls = window.size
-  end
-
+  local o = options.check(opts)
   local self = {
-    _failureThreshold = o.failureThreshold, _window = window,
-    _errorRate = er, _minimumCalls = minimumCalls, _resetTimeout = rt,
+    _failureThreshold = o.failureThreshold, _window = o.window,
+    _errorRate = o.errorRate, _minimumCalls = o.minimumCalls, _resetTimeout = o.resetTimeout,
     _halfOpenMax = o.halfOpenMax, _successThreshold = o.successThreshold,
-    _timeout = timeout, _isFailure = opts.isFailure, _fallback = opts.fallback,
+    _timeout = o.timeout, _isFailure = o.isFailure, _fallback = o.fallback,
     _listeners = {}, _queue = {}, _flushing = false,
     _state = "closed", _epoch = 0, _period = 0, _openUntil = 0,
     _timesOpened = 0, _consecutive = 0, _trials = 0, _trialSuccesses = 0,

@@ -19,6 +19,7 @@
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
 
 local M = {}
 
@@ -43,8 +44,8 @@ function M.lookup(host, opts)
   if family ~= nil then
     family = FAMILIES[family]
     if not family then
-      error(("bad argument #2 to 'lookup' (field 'family': \"inet\", \"inet6\", 4 or 6 expected, got %s)")
-        :format(tostring(opts.family)), 2)
+      util.badarg(2, "lookup", ('field \'family\': "inet", "inet6", 4 or 6 expected, got %s')
+        :format(tostring(opts.family)))
     end
   end
   local signal = opts.signal

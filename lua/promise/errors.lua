@@ -9,6 +9,8 @@
 ---
 --- This module must not require("promise"): the core loads it.
 
+local util = require("promise.util")
+
 local type, tostring, pairs, rawget, getmetatable, setmetatable, error =
   type, tostring, pairs, rawget, getmetatable, setmetatable, error
 
@@ -64,11 +66,11 @@ local function make_constructor(cls, init)
     elseif mt == "nil" then
       message = ""
     elseif mt ~= "string" then
-      error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, typename(message)), 2)
+      util.badarg(1, fname, "string expected, got " .. typename(message))
     end
     local ft = type(fields)
     if ft ~= "nil" and ft ~= "table" then
-      error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, typename(fields)), 2)
+      util.badarg(2, fname, "table expected, got " .. typename(fields))
     end
     local inst = {}
     if fields then
@@ -116,10 +118,10 @@ function new_class(name, parent, init)
       error(("calling 'extend' on bad self (error class expected, got %s)"):format(typename(self)), 2)
     end
     if type(subname) ~= "string" then
-      error(("bad argument #1 to 'extend' (string expected, got %s)"):format(typename(subname)), 2)
+      util.badarg(1, "extend", "string expected, got " .. typename(subname))
     end
     if subname == "" then
-      error("bad argument #1 to 'extend' (class name must not be empty)", 2)
+      util.badarg(1, "extend", "class name must not be empty")
     end
     return new_class(subname, self, inits[self])
   end
@@ -138,7 +140,7 @@ local function init_aggregate(inst, fname)
   if errs == nil then
     inst.errors = { n = 0 }
   elseif type(errs) ~= "table" then
-    error(("bad argument #2 to '%s' (field 'errors' must be a table, got %s)"):format(fname, typename(errs)), 3)
+    util.badarg(2, fname, "field 'errors' must be a table, got " .. typename(errs), 3)
   end
 end
 

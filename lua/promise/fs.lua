@@ -21,156 +21,23 @@
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
+local fsreq = require("promise.fs.request")
+local handle = require("promise.fs.handle")
 
-local type, select, pcall, error, setmetatable, tostring, mtype =
-  type, select, pcall, error, setmetatable, tostring, math.type
-local unpack, concat, sort = table.unpack, table.concat, table.sort
+local type, pcall, error, tostring, mtype = type, pcall, error, tostring, math.type
+local concat, sort = table.concat, table.sort
 local async, await = Promise.async, Promise.await
-local checkopts, fromLuv, cb = ioerror.checkopts, ioerror.fromLuv, ioerror.cb
+local checkopts, fromLuv = ioerror.checkopts, ioerror.fromLuv
 
 local M = {}
 
---- Size of the reads of readFile when the file's size is unknown (0).
-local CHUNK = 65536
-
---- Largest size of one read or write (INT32_MAX, Node's limit too): luv
---- allocates the whole buffer of a read up front and keeps its length in an
---- unsigned int.
-local MAXIO = 0x7fffffff
-
---- Largest offset (Number.MAX_SAFE_INTEGER, as Node): room to add a length
---- without overflowing.
-local MAXPOS = (1 << 53) - 1
-
----------------------------------------------------------------- requests
-
----@class promise.fs.ReqInfo
----@field path string?              reported in errors
----@field syscall string            reported in errors
----@field release fun(result: any)? frees what a request completed after an abort produced
-
---- Runs `fn(..., callback)` (a luv fs function) as a cancellable request.
---- Resolves with the callback's result, rejects with an IOError or, after an
---- abort, with the signal's reason once luv has given the request back.
----@param signal promise.AbortSignal?
----@param info promise.fs.ReqInfo
----@param fn function
----@return Promise
-local function request(signal, info, fn, ...)
-  if signal and signal.aborted then return Promise.reject(signal.reason) end
-  local p, resolve, reject = Promise.withResolvers()
-  local aborted, unsubscribe = false, nil
-  local n = select("#", ...)
-  local args = { ... }
-  local fields = { path = info.path, syscall = info.syscall }
-  args[n + 1] = cb(function(err, res)
-    if unsubscribe then unsubscribe() end
-    if aborted then
-      if not err and info.release then info.release(res) end
-      reject(signal.reason)
-    elseif err then
-      reject(fromLuv(err, fields))
-    else
-      resolve(res)
-    end
-  end)
-  local ok, req, err, name = pcall(fn, unpack(args, 1, n + 1))
-  if not ok then
-    -- luv raises when it cannot allocate a read's buffer; the arguments were
-    -- checked before, so that is the only raise expected here
-    if tostring(req):find("allocate", 1, true) then err, name = "ENOMEM", nil else error(req, 0) end
-    req = nil
-  end
-  if not req then
-    reject(fromLuv(err, fields, name))
-  elseif signal then
-    unsubscribe = signal:onAbort(function()
-      aborted = true
-      uv.cancel(req)  -- EBUSY when already running: its callback comes soon
-    end)
-  end
-  return p
-end
-
-local function closefd(fd)
-  uv.fs_close(fd)  -- synchronous: used only to release after an abort
-end
-
---- Closes `fd`; never cancelled (cleanup must complete).
-local function close(fd)
-  return request(nil, { syscall = "close" }, uv.fs_close, fd)
-end
-
--- Argument checks. Each raises at the caller of the function calling it,
--- which is the public function or a helper it tail-calls.
-
---- A string without NUL bytes.
-local function checkpath(v, n, fname)
-  ioerror.checkname(v, n, fname, nil, 3)
-end
-
-local function checkdata(v, n, fname)
-  if type(v) ~= "string" then
-    error(("bad argument #%d to '%s' (string expected, got %s)"):format(n, fname, ioerror.typename(v)), 3)
-  end
-end
-
---- nil, or an integer in `lo..hi`.
-local function optint(v, n, fname, what, lo, hi)
-  if v == nil then return end
-  if mtype(v) ~= "integer" then
-    error(("bad argument #%d to '%s' (%s must be an integer, got %s)")
-      :format(n, fname, what, mtype(v) == "float" and tostring(v) or ioerror.typename(v)), 3)
-  end
-  if lo and (v < lo or v > hi) then
-    error(("bad argument #%d to '%s' (%s must be in %d..%d, got %d)"):format(n, fname, what, lo, hi, v), 3)
-  end
-end
-
---- Largest permissions argument (Node's limit; the kernel keeps the low 12 bits).
-local MAXMODE = 0xffffffff
-
---- The open flags luv knows (Node's set).
-local FLAGS = {}
-for f in ("r rs sr r+ rs+ sr+ w wx xw w+ wx+ xw+ a ax xa a+ ax+ xa+"):gmatch("%S+") do FLAGS[f] = true end
-
---- nil, one of FLAGS, or an integer (O_* bits); `field` names the option
---- field holding it, if any.
-local function optflag(v, n, fname, field)
-  if v == nil or FLAGS[v] or (mtype(v) == "integer" and v >= 0 and v <= 0x7fffffff) then return end
-  local problem
-  if type(v) == "string" then
-    problem = ("unknown open flags %q"):format(v)
-  else
-    problem = "string or integer in 0..2147483647 expected, got " ..
-      (mtype(v) and tostring(v) or ioerror.typename(v))
-  end
-  if field then problem = ("field '%s': %s"):format(field, problem) end
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), 3)
-end
+local request, close, closefd = fsreq.request, fsreq.close, fsreq.closefd
+local checkpath, checkdata, optint, optflag = fsreq.checkpath, fsreq.checkdata, fsreq.optint, fsreq.optflag
+local writeall = fsreq.writeall
+local CHUNK, MAXIO, MAXMODE = fsreq.CHUNK, fsreq.MAXIO, fsreq.MAXMODE
 
 -------------------------------------------------------------- whole files
-
---- Writes all of `data` to `fd` at `pos` onwards (default: the current
---- position; partial writes continue). Writing to a pipe whose reader is
---- gone fails with EPIPE instead of killing the process (SIGPIPE guard).
-local function writeall(signal, path, fd, data, pos)
-  local done, len = 0, #data
-  ioerror.streamOpened()
-  local ok, err = pcall(function()
-    while done < len do
-      local chunk = (done == 0 and len <= MAXIO) and data or data:sub(done + 1, done + MAXIO)
-      local n = await(request(signal, { path = path, syscall = "write" }, uv.fs_write, fd, chunk,
-                              pos and pos + done or -1))
-      done = done + n
-    end
-  end)
-  ioerror.streamClosed()
-  if not ok then error(err, 0) end
-  return done
-end
-
-local writeasync = async(writeall)
 
 --- Runs `body(fd)` on the file opened with `flags`/`mode`, closing it
 --- afterwards whatever happens.
@@ -345,8 +212,8 @@ function M.access(path, mode, opts)
   if type(mode) == "table" and opts == nil then mode, opts = nil, mode end
   if mode ~= nil and not (type(mode) == "string" and mode:find("^[rwxRWX]*$"))
      and not (mtype(mode) == "integer" and mode >= 0 and mode <= 7) then
-    error(("bad argument #2 to 'access' (letters of \"rwx\" or an integer in 0..7 expected, got %s)")
-      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)), 2)
+    util.badarg(2, "access", ('letters of "rwx" or an integer in 0..7 expected, got %s')
+      :format(type(mode) == "string" and ("%q"):format(mode) or tostring(mode)))
   end
   opts = checkopts(opts, 3, "access")
   return access(path, mode or 0, opts)
@@ -464,162 +331,6 @@ function M.rm(path, opts)
   return rm(path, checkopts(opts, 2, "rm"))
 end
 
------------------------------------------------------------- file handles
-
----@class promise.fs.FileHandle
----@field fd integer?  nil once closed
----@field path string
----@field private busy integer       requests in flight
----@field private closing Promise?   the close in progress or done
----@field private idle function?     resumes a close waiting for busy == 0
-local FileHandle = {}
-FileHandle.__index = FileHandle
-FileHandle.__name = "FileHandle"
-
-local function checkfh(self, fname)
-  if type(self) ~= "table" or getmetatable(self) ~= FileHandle then
-    error(("calling '%s' on bad self (FileHandle expected, got %s)")
-      :format(fname, ioerror.typename(self)), 3)
-  end
-end
-
-local function ebadf(self, syscall)
-  return Promise.reject(fromLuv("EBADF", { path = self.path, syscall = syscall }))
-end
-
-local function unbusy(self)
-  self.busy = self.busy - 1
-  if self.busy == 0 and self.idle then self.idle() end
-end
-
---- Returns `start(...)` (a promise), counting it as in flight on the handle
---- until it settles, so that close waits for it. The count must come back
---- down whatever happens: the promise that uncounts is made before
---- counting, and a raise from `start` uncounts at once (and is raised
---- again), else close would never settle and the finalizer would skip the
---- descriptor.
-local function inflight(self, syscall, start, ...)
-  if self.closing then return ebadf(self, syscall) end
-  local p, resolve = Promise.withResolvers()
-  local out = p:finally(function() unbusy(self) end)
-  self.busy = self.busy + 1
-  local ok, res = pcall(start, ...)
-  if not ok then
-    unbusy(self)
-    error(res, 0)
-  end
-  resolve(res)
-  return out
-end
-
---- Runs a request on the handle's fd, counting it as in flight.
-local function fhrequest(self, opts, syscall, fn, ...)
-  return inflight(self, syscall, request, opts.signal, { path = self.path, syscall = syscall }, fn, self.fd, ...)
-end
-
-local function emptytonil(s)
-  if s == "" then return nil end
-  return s
-end
-
---- Reads up to `n` bytes (default 65536, at most 2^31-1) at `offset`
---- (0..2^53-1; default, or -1: the current file position). Resolves with a
---- string, or nil at end of file; `read(0)` resolves with "".
----@param n? integer
----@param offset? integer
----@param opts? {signal: promise.AbortSignal?}
----@return Promise # of string|nil
-function FileHandle:read(n, offset, opts)
-  checkfh(self, "read")
-  optint(n, 1, "read", "size", 0, MAXIO)
-  optint(offset, 2, "read", "offset", -1, MAXPOS)
-  opts = checkopts(opts, 3, "read")
-  local p = fhrequest(self, opts, "read", uv.fs_read, n or CHUNK, offset or -1)
-  if n == 0 then return p end
-  return p:next(emptytonil)
-end
-
---- Writes all of `data` at `offset` (0..2^53-1 less the length of `data`;
---- default, or -1: the current file position). Resolves with the number of
---- bytes written.
----@param data string
----@param offset? integer
----@param opts? {signal: promise.AbortSignal?}
----@return Promise # of integer
-function FileHandle:write(data, offset, opts)
-  checkfh(self, "write")
-  checkdata(data, 1, "write")
-  optint(offset, 2, "write", "offset", -1, MAXPOS - #data)
-  opts = checkopts(opts, 3, "write")
-  if offset == -1 then offset = nil end
-  return inflight(self, "write", writeasync, opts.signal, self.path, self.fd, data, offset)
-end
-
---- luv's stat table of the open file.
----@param opts? {signal: promise.AbortSignal?}
----@return Promise # of the stat table
-function FileHandle:stat(opts)
-  checkfh(self, "stat")
-  return fhrequest(self, checkopts(opts, 1, "stat"), "fstat", uv.fs_fstat)
-end
-
---- Flushes the file's data and metadata to the disk (fsync).
----@param opts? {signal: promise.AbortSignal?}
----@return Promise # of nil
-function FileHandle:sync(opts)
-  checkfh(self, "sync")
-  return fhrequest(self, checkopts(opts, 1, "sync"), "fsync", uv.fs_fsync):next(tonil)
-end
-
---- Closes the file once the requests in flight are done. Calling it again
---- returns the same promise.
----@return Promise # of nil
-function FileHandle:close()
-  checkfh(self, "close")
-  if self.closing then return self.closing end
-  local fd = self.fd
-  local p, resolve = Promise.withResolvers()
-  self.closing = p
-  local function doclose()
-    self.idle = nil
-    resolve(close(fd):next(function() self.fd = nil end, function(err)
-      self.fd = nil
-      error(err, 0)
-    end))
-  end
-  if self.busy == 0 then doclose() else self.idle = doclose end
-  return p
-end
-
-function FileHandle:__tostring()
-  return ("FileHandle<%s>: %s"):format(self.fd and tostring(self.fd) or "closed", self.path)
-end
-
--- A handle dropped or leaving a `<close>` scope while open is closed
--- synchronously, so its descriptor never leaks.
-local function closenow(self)
-  if self.fd and not self.closing then
-    self.closing = Promise.resolve(nil)
-    uv.fs_close(self.fd)
-    self.fd = nil
-  end
-end
-FileHandle.__gc = closenow
-FileHandle.__close = closenow
-
-local open = async(function(path, flags, mode, opts)
-  local fd = await(request(opts.signal, { path = path, syscall = "open", release = closefd },
-                           uv.fs_open, path, flags, mode))
-  return setmetatable({ fd = fd, path = path, busy = 0 }, FileHandle)
-end)
-
---- Opens a file: `flags` as luv/Node take them (default `"r"`), `mode` for a
---- new file (default 438 = 0666, less the umask). `fs.open(path, opts)` with
---- `opts.flags`, `opts.mode`, `opts.signal` works too.
----@param path string
----@param flags? string|integer|table
----@param mode? integer
----@param opts? {flags: string?, mode: integer?, signal: promise.AbortSignal?}
 ---@return Promise # of a promise.fs.FileHandle
 function M.open(path, flags, mode, opts)
   checkpath(path, 1, "open")
@@ -630,7 +341,8 @@ function M.open(path, flags, mode, opts)
   optflag(flags, 2, "open")
   optint(mode, 3, "open", "mode", 0, MAXMODE)
   opts = checkopts(opts, 4, "open")
-  return open(path, flags or "r", mode or 438, opts)
+  return handle.open(path, flags or "r", mode or 438, opts)
 end
+
 
 return M

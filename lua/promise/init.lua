@@ -3,6 +3,7 @@
 --- docs/manual/README.md (start with docs/manual/core.md).
 local core = require("promise.core")
 local errors = require("promise.errors")
+local util = require("promise.util")
 
 -- (the methods of promises, generic over their value, are declared in
 -- types/promise.lua; these fields repeat them for tools that read only lua/)
@@ -15,11 +16,13 @@ local errors = require("promise.errors")
 
 local M = {}
 
+-- the core's internals, not part of the module table
+local INTERNAL = {
+  configure = true, methods = true, metatable = true, __call = true,
+  debughooks = true, link = true, reactions = true, traceback = true,
+}
 for name, fn in pairs(core) do
-  if name ~= "configure" and name ~= "methods" and name ~= "metatable"
-    and name ~= "__call" then
-    M[name] = fn
-  end
+  if not INTERNAL[name] then M[name] = fn end
 end
 for name, cls in pairs(errors) do
   M[name] = cls
@@ -32,6 +35,21 @@ core.configure{
 }
 
 setmetatable(M, { __call = core.__call })
+
+-- Promise.debug; a rejection handled after it was reported warns (once per
+-- site) unless the program sets its own onRejectionHandled
+local dbg = require("promise.debug")
+M.debug = dbg
+M.onWarning = dbg.onWarning
+core.onRejectionHandled(dbg.rejectionHandled)
+
+---@param fn fun(promise: Promise)?
+function M.onRejectionHandled(fn)
+  if fn ~= nil and not util.is_callable(fn) then
+    util.argerror(1, "onRejectionHandled", "function or nil", fn)
+  end
+  core.onRejectionHandled(fn or dbg.rejectionHandled)
+end
 
 -- Helpers may `require("promise")` at load time: publish M before loading them.
 package.loaded.promise = M

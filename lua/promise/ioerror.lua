@@ -15,7 +15,7 @@ local Promise = require("promise")
 local uv = require("luv")
 local util = require("promise.util")
 
-local type, tostring, error = type, tostring, error
+local type, tostring = type, tostring
 
 local M = {}
 
@@ -140,8 +140,11 @@ function M.checkname(v, n, fname, field, level)
     return v
   end
   if field then problem = ("field '%s': %s"):format(field, problem) end
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, problem), (level or 2) + 1)
+  util.badarg(n, fname, problem, (level or 2) + 1)
 end
+
+-- every I/O call's options: `signal`, and the call's own fields
+local IOOPTS = util.schema({ { "signal", "signal" } })
 
 --- Checks `opts` (nil or a table) and its `signal` field (nil or an
 --- AbortSignal); raises a Lua error pointing at the caller otherwise.
@@ -150,16 +153,8 @@ end
 ---@param fname string
 ---@return table opts never nil
 function M.checkopts(opts, n, fname)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, typename(opts)), 3)
-  end
-  local s = opts.signal
-  if s ~= nil and not Promise.AbortSignal.is(s) then
-    error(("bad argument #%d to '%s' (field 'signal': AbortSignal expected, got %s)")
-      :format(n, fname, typename(s)), 3)
-  end
-  return opts
+  util.checkopts(fname, n, opts, IOOPTS, 3)  -- here, the public function, its caller
+  return opts or {}
 end
 
 --- Wraps a luv callback: runs it, then drains the microtask queue (as the

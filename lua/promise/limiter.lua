@@ -38,7 +38,7 @@ local util = require("promise.util")
 
 local type, error, tostring, setmetatable, pack, unpack =
   type, error, tostring, setmetatable, table.pack, table.unpack
-local huge, floor = math.huge, math.floor
+local huge = math.huge
 
 ---@class promise.Limiter
 ---@field concurrency number   maximum number of tasks running at once (settable)
@@ -55,15 +55,11 @@ local Limiter = {}
 local is_callable = util.is_callable
 
 -- nil when `v` is an integer >= min or math.huge, else what is wrong with it.
-local function count_problem(v, min)
-  if type(v) ~= "number" then
-    return ("number expected, got %s"):format(type(v))
-  end
-  if v ~= huge and (v ~= floor(v) or v < min) then
-    return ("integer >= %d or math.huge expected, got %s"):format(min, tostring(v))
-  end
-  return nil
-end
+-- the concurrency (argument 1, or the field) and opts.maxQueue
+local CONCURRENCY = util.field{ "concurrency", "number", integer = true, min = 1, huge = true }
+local OPTIONS = util.schema({
+  { "maxQueue", "number", integer = true, min = 0, huge = true, default = huge },
+})
 
 ---------------------------------------------------------------------------
 -- Indexed binary heap: higher priority first, then lower sequence number.
@@ -133,7 +129,7 @@ local states = setmetatable({}, { __mode = "k" })
 local function check_self(self, fname)
   local st = states[self]
   if not st then
-    error(("calling '%s' on bad self (limiter expected, got %s)"):format(fname, type(self)), 3)
+    util.selferror(fname, "limiter", self, 3)
   end
   return st
 end
@@ -233,23 +229,22 @@ function methods.submit(self, taskopts, fn, ...)
   local priority, signal = 0, nil
   if taskopts ~= nil then
     if type(taskopts) ~= "table" then
-      error("bad argument #1 to 'submit' (table expected, got " .. type(taskopts) .. ")", 2)
+      util.argerror(1, "submit", "table", taskopts)
     end
     if taskopts.priority ~= nil then
       priority = taskopts.priority
       if type(priority) ~= "number" or priority ~= priority then
-        error("bad argument #1 to 'submit' (field 'priority' must be a number, got "
-          .. (type(priority) == "number" and "nan" or type(priority)) .. ")", 2)
+        util.badarg(1, "submit", "field 'priority' must be a number, got "
+          .. (type(priority) == "number" and "nan" or util.typename(priority)))
       end
     end
     signal = taskopts.signal
     if signal ~= nil and not Promise.AbortSignal.is(signal) then
-      error("bad argument #1 to 'submit' (field 'signal' must be an AbortSignal, got "
-        .. type(signal) .. ")", 2)
+      util.badarg(1, "submit", "field 'signal' must be an AbortSignal, got " .. util.typename(signal))
     end
   end
   if not is_callable(fn) then
-    error("bad argument #2 to 'submit' (function expected, got " .. type(fn) .. ")", 2)
+    util.argerror(2, "submit", "function", fn)
   end
   return submit(st, priority, signal, fn, ...)
 end
@@ -301,7 +296,7 @@ end
 Limiter.__newindex = function(self, key, value)
   local st = check_self(self, "__newindex")
   if key == "concurrency" then
-    local problem = count_problem(value, 1)
+    local problem = util.problem(CONCURRENCY, value)
     if problem then error("bad value for 'concurrency' (" .. problem .. ")", 2) end
     st.concurrency = value
     pump(st)
@@ -313,7 +308,7 @@ end
 Limiter.__call = function(self, fn, ...)
   local st = check_self(self, "__call")
   if not is_callable(fn) then
-    error("bad argument #1 to 'limit' (function expected, got " .. type(fn) .. ")", 2)
+    util.argerror(1, "limit", "function", fn)
   end
   return submit(st, 0, nil, fn, ...)
 end
@@ -333,19 +328,8 @@ Limiter.__name = "Limiter"
 ---@param opts promise.LimiterOptions?
 ---@return promise.Limiter
 local function limiter(concurrency, opts)
-  local problem = count_problem(concurrency, 1)
-  if problem then error("bad argument #1 to 'limiter' (" .. problem .. ")", 2) end
-  local maxQueue = huge
-  if opts ~= nil then
-    if type(opts) ~= "table" then
-      error("bad argument #2 to 'limiter' (table expected, got " .. type(opts) .. ")", 2)
-    end
-    if opts.maxQueue ~= nil then
-      problem = count_problem(opts.maxQueue, 0)
-      if problem then error("bad argument #2 to 'limiter' (field 'maxQueue': " .. problem .. ")", 2) end
-      maxQueue = opts.maxQueue
-    end
-  end
+  util.checkarg(1, "limiter", concurrency, CONCURRENCY)
+  local maxQueue = util.checkopts("limiter", 2, opts, OPTIONS).maxQueue
   local self = setmetatable({}, Limiter)
   states[self] = {
     concurrency = concurrency,

@@ -29,11 +29,82 @@
 
 local Promise = require("promise")
 local util = require("promise.util")
+local pool = require("promise.pool")
 
-local type, error, tostring = type, error, tostring
-local huge, floor = math.huge, math.floor
+local type = type
 
-local is_callable = util.is_callable
+local OPTIONS = util.schema({
+  { "concurrency", "number", integer = true, min = 1, huge = true, default = math.huge },
+  { "signal", "signal" },
+  -- settle is read as a truth value: any value is accepted
+})
+
+-- A map in progress: `q` (its pool, see promise.pool; `q.stopped` once the
+-- map has settled), `list`, `fn`, `settle`, `results`, `resolve`/`reject`,
+-- `controller` (its `signal` goes to every call), `unsubscribe` (from the
+-- caller's signal).
+
+local function finish(r)
+  pool.stop(r.q)
+  if r.unsubscribe then
+    r.unsubscribe()
+    r.unsubscribe = nil
+  end
+end
+
+local function fail(r, err, abortReason)
+  if r.q.stopped then return end
+  finish(r)
+  r.reject(err)
+  r.controller:abort(abortReason)
+end
+
+local launch
+
+-- Call `i` settled with (ok, v).
+local function settled(r, i, ok, v)
+  local all = pool.finish(r.q)
+  if r.q.stopped then return end
+  if r.settle then
+    r.results[i] = ok and { status = "fulfilled", value = v } or { status = "rejected", reason = v }
+  elseif ok then
+    r.results[i] = v
+  else
+    return fail(r, v, Promise.AbortError("map aborted: another call failed", { cause = v }))
+  end
+  if all then
+    finish(r)
+    r.resolve(r.results)
+  else
+    launch(r)
+  end
+end
+
+local function call(r, i, value)
+  Promise.try(r.fn, value, i, r.controller.signal):next(function(v)
+    settled(r, i, true, v)
+  end, function(e)
+    settled(r, i, false, e)
+  end)
+end
+
+-- Starts calls while the pool has room. An element that is a promise is
+-- awaited inside its slot first.
+function launch(r)
+  for i in pool.take, r.q do
+    local value = r.list[i]
+    if Promise.is(value) then
+      value:next(function(v)
+        if r.q.stopped then return pool.drop(r.q) end
+        call(r, i, v)
+      end, function(e)
+        settled(r, i, false, e)
+      end)
+    else
+      call(r, i, value)
+    end
+  end
+end
 
 ---@class promise.MapOptions
 ---@field concurrency number?         at most this many calls at once; default math.huge
@@ -46,129 +117,32 @@ local is_callable = util.is_callable
 ---@param opts promise.MapOptions?
 ---@return Promise                results in input order, `n` set
 local function map(list, fn, opts)
-  if type(list) ~= "table" then
-    error("bad argument #1 to 'map' (table expected, got " .. type(list) .. ")", 2)
-  end
-  if not is_callable(fn) then
-    error("bad argument #2 to 'map' (function expected, got " .. type(fn) .. ")", 2)
-  end
-  local concurrency, settle, outer = huge, false, nil
-  if opts ~= nil then
-    if type(opts) ~= "table" then
-      error("bad argument #3 to 'map' (table expected, got " .. type(opts) .. ")", 2)
-    end
-    if opts.concurrency ~= nil then
-      concurrency = opts.concurrency
-      if type(concurrency) ~= "number" then
-        error("bad argument #3 to 'map' (field 'concurrency': number expected, got "
-          .. type(concurrency) .. ")", 2)
-      end
-      if concurrency ~= huge and (concurrency ~= floor(concurrency) or concurrency < 1) then
-        error("bad argument #3 to 'map' (field 'concurrency': integer >= 1 or math.huge expected, got "
-          .. tostring(concurrency) .. ")", 2)
-      end
-    end
-    settle = opts.settle and true or false
-    outer = opts.signal
-    if outer ~= nil and not Promise.AbortSignal.is(outer) then
-      error("bad argument #3 to 'map' (field 'signal': AbortSignal expected, got "
-        .. type(outer) .. ")", 2)
-    end
-  end
+  if type(list) ~= "table" then util.argerror(1, "map", "table", list) end
+  if not util.is_callable(fn) then util.argerror(2, "map", "function", fn) end
+  local cfg = util.checkopts("map", 3, opts, OPTIONS)
   local n = list.n
   if type(n) ~= "number" then n = #list end
 
   local result, resolve, reject = Promise.withResolvers()
+  local outer = cfg.signal
   if outer and outer.aborted then
     reject(outer.reason)
     return result
   end
-  local results = { n = n }
+  local r = { q = pool.new(n, cfg.concurrency), list = list, fn = fn, settle = cfg.settle and true or false,
+              results = { n = n }, resolve = resolve, reject = reject }
   if n == 0 then
-    resolve(results)
+    resolve(r.results)
     return result
   end
-
-  local controller = Promise.AbortController()
-  local signal = controller.signal
-  local done = false        -- the map has settled
-  local nextIndex, running, finished = 1, 0, 0
-  local unsubscribe
-
-  local function finish()
-    done = true
-    if unsubscribe then
-      unsubscribe()
-      unsubscribe = nil
-    end
-  end
-
-  local function fail(err, abortReason)
-    if done then return end
-    finish()
-    reject(err)
-    controller:abort(abortReason)
-  end
-
-  local launch
-
-  local function settled(i, ok, v)
-    running = running - 1
-    finished = finished + 1
-    if done then return end
-    if settle then
-      results[i] = ok and { status = "fulfilled", value = v } or { status = "rejected", reason = v }
-    elseif ok then
-      results[i] = v
-    else
-      fail(v, Promise.AbortError("map aborted: another call failed", { cause = v }))
-      return
-    end
-    if finished == n then
-      finish()
-      resolve(results)
-    else
-      launch()
-    end
-  end
-
-  local function call(i, value)
-    return Promise.try(fn, value, i, signal):next(function(v)
-      settled(i, true, v)
-    end, function(e)
-      settled(i, false, e)
-    end)
-  end
-
-  function launch()
-    while not done and running < concurrency and nextIndex <= n do
-      local i = nextIndex
-      nextIndex = i + 1
-      running = running + 1
-      local value = list[i]
-      if Promise.is(value) then
-        value:next(function(v)
-          if done then
-            running = running - 1
-            return
-          end
-          call(i, v)
-        end, function(e)
-          settled(i, false, e)
-        end)
-      else
-        call(i, value)
-      end
-    end
-  end
-
+  r.controller = Promise.AbortController()
   if outer then
-    unsubscribe = outer:onAbort(function(reason)
-      unsubscribe = nil
-      fail(reason, reason)
+    r.unsubscribe = outer:onAbort(function(reason)
+      r.unsubscribe = nil
+      fail(r, reason, reason)
     end)
   end
-  launch()
+  launch(r)
   return result
 end
 

@@ -41,6 +41,7 @@
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
 local dns = require("promise.dns")
 
 local type, error, setmetatable, getmetatable, tostring, pcall, ipairs, pairs, rawget =
@@ -97,7 +98,7 @@ Socket.__name = "Socket"
 
 local function checksock(self, fname)
   if getmetatable(self) ~= Socket then
-    error(("calling '%s' on bad self (Socket expected, got %s)"):format(fname, ioerror.typename(self)), 3)
+    util.selferror(fname, "Socket", self, 3)
   end
 end
 
@@ -372,8 +373,8 @@ local function checkport(opts, fname, default)
   local port = opts.port
   if port == nil then port = default end
   if math.type(port) ~= "integer" or port < 0 or port > 65535 then
-    error(("bad argument #1 to '%s' (field 'port': integer in 0..65535 expected, got %s)")
-      :format(fname, port == nil and "nil" or tostring(port)), 3)
+    util.badarg(1, fname, ("field 'port': integer in 0..65535 expected, got %s")
+      :format(port == nil and "nil" or tostring(port)), 3)
   end
   return port
 end
@@ -394,7 +395,7 @@ function M.connect(opts)
   ioerror.checkname(host, 1, "connect", "host")
   local port = checkport(opts, "connect")
   if port == 0 then
-    error("bad argument #1 to 'connect' (field 'port': integer in 1..65535 expected, got 0)", 2)
+    util.badarg(1, "connect", "field 'port': integer in 1..65535 expected, got 0")
   end
   return connect(host, port, opts.signal, opts.family)
 end
@@ -421,7 +422,7 @@ Server.__name = "Server"
 ---@return Promise # of nil
 function Server:close(opts)
   if getmetatable(self) ~= Server then
-    error(("calling 'close' on bad self (Server expected, got %s)"):format(ioerror.typename(self)), 2)
+    util.selferror("close", "Server", self)
   end
   if opts ~= nil and type(opts) ~= "table" then argerror(1, "close", "table", opts) end
   if opts and opts.force then
@@ -513,8 +514,7 @@ function M.listen(opts, handler)
   local port = checkport(opts, "listen", 0)
   local backlog = opts.backlog or 511
   if math.type(backlog) ~= "integer" then
-    error(("bad argument #1 to 'listen' (field 'backlog': integer expected, got %s)")
-      :format(ioerror.typename(backlog)), 2)
+    util.badarg(1, "listen", "field 'backlog': integer expected, got " .. util.typename(backlog))
   end
   local callable = type(handler) == "function"
   if not callable then

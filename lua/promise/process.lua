@@ -46,12 +46,13 @@
 local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
 
-local type, error, tostring, pairs, ipairs, math_type =
-  type, error, tostring, pairs, ipairs, math.type
+local type, tostring, pairs, ipairs, math_type =
+  type, tostring, pairs, ipairs, math.type
 local concat, sort = table.concat, table.sort
 local floor, huge, tointeger = math.floor, math.huge, math.tointeger
-local typename = ioerror.typename
+local typename = util.typename
 
 local M = {}
 
@@ -225,11 +226,13 @@ local function checkopts(opts)
            signum = signum, signal = signal }
 end
 
---- Checks exec's arguments: the job to run, or nil and the error message.
+--- Checks exec's arguments: the job to run, or nil, the position of the
+--- bad argument and the problem.
 ---@return table? job { cmd, argv, cwd, env, input, timeout, signum, signal }
----@return string? message
+---@return integer? n
+---@return string? problem
 local function checkjob(cmd, args, opts)
-  local function bad(n, msg) return nil, ("bad argument #%d to 'exec' (%s)"):format(n, msg) end
+  local function bad(n, msg) return nil, n, msg end
   if type(cmd) ~= "string" then return bad(1, "string expected, got " .. typename(cmd)) end
   if cmd == "" then return bad(1, "non-empty string expected, got empty string") end
   if hasnul(cmd) then return bad(1, nulmsg(cmd)) end
@@ -401,8 +404,8 @@ end
 ---@param opts? promise.process.ExecOptions
 ---@return Promise # of promise.process.Result
 function M.exec(cmd, args, opts)
-  local job, msg = checkjob(cmd, args, opts)
-  if not job then error(msg, 2) end
+  local job, n, problem = checkjob(cmd, args, opts)
+  if not job then util.badarg(n, "exec", problem) end
   local signal = job.signal
   if signal and signal.aborted then return Promise.reject(signal.reason) end
   local p, resolve, reject = Promise.withResolvers()

@@ -25,8 +25,7 @@
 local Promise = require("promise")
 local util = require("promise.util")
 
-local type, error, tostring, pcall, select, pairs =
-  type, error, tostring, pcall, select, pairs
+local pcall, select = pcall, select
 local pack, unpack = table.pack, table.unpack
 
 local is_callable = util.is_callable
@@ -34,31 +33,16 @@ local is_callable = util.is_callable
 ---@class promise.PromisifyOptions
 ---@field multi boolean? fulfil with `table.pack` of every value after `err`
 
+local OPTIONS = util.schema({ { "multi", "boolean", default = false } }, true)
+
 --- Turns a callback-last function (`callback(err, ...)`) into one that
 --- returns a promise.
 ---@param fn function
 ---@param opts? promise.PromisifyOptions
 ---@return fun(...): Promise
 local function promisify(fn, opts)
-  if not is_callable(fn) then
-    error(("bad argument #1 to 'promisify' (function expected, got %s)"):format(type(fn)), 2)
-  end
-  local multi = false
-  if opts ~= nil then
-    if type(opts) ~= "table" then
-      error(("bad argument #2 to 'promisify' (table expected, got %s)"):format(type(opts)), 2)
-    end
-    for k in pairs(opts) do
-      if k ~= "multi" then
-        error(("bad argument #2 to 'promisify' (unknown option %s)"):format(tostring(k)), 2)
-      end
-    end
-    if opts.multi ~= nil and type(opts.multi) ~= "boolean" then
-      error(("bad argument #2 to 'promisify' (field 'multi': boolean expected, got %s)")
-        :format(type(opts.multi)), 2)
-    end
-    multi = opts.multi or false
-  end
+  if not is_callable(fn) then util.argerror(1, "promisify", "function", fn) end
+  local multi = util.checkopts("promisify", 2, opts, OPTIONS).multi
 
   return function(...)
     local p, resolve, reject = Promise.withResolvers()

@@ -85,28 +85,44 @@ local function positive_finite(v)
   return type(v) == "number" and v > 0 and v < huge
 end
 
+local function interval_ok(v) return not util.msproblem(v, false, true) end
+local function queue_ok(v)
+  return type(v) == "number" and v >= 0 and (v == huge or v % 1 == 0)
+end
+
+-- options of ratelimiter(opts); unknown ones are ignored
+local OPTIONS = util.schema({
+  { "limit", "any", required = true, check = util.expect("positive number", positive_finite) },
+  -- the interval bounds timer delays: at most 2^31 - 1 ms
+  { "interval", "any", required = true,
+    check = util.expect(("number in (0, %d]"):format(util.TIMEOUT_MAX), interval_ok) },
+  { "strategy", "enum", values = { "sliding", "token" }, default = "sliding" },
+  { "burst", "any", check = util.expect("positive number", positive_finite) },
+  { "maxQueue", "any", check = util.expect("integer >= 0 or math.huge", queue_ok), default = huge },
+})
+
+local ACQUIRE = util.schema({ { "signal", "signal" } })
+
 local states = setmetatable({}, { __mode = "k" })
 
 local function check_self(self, fname)
   local st = states[self]
   if not st then
-    error(("calling '%s' on bad self (rate limiter expected, got %s)"):format(fname, type(self)), 3)
+    util.selferror(fname, "rate limiter", self, 3)
   end
   return st
 end
 
+-- raises at the caller of the method that calls this (level 3)
 local function check_cost(st, cost, argn, fname)
   if cost == nil then return 1 end
-  if type(cost) ~= "number" then
-    error(("bad argument #%d to '%s' (number expected, got %s)"):format(argn, fname, type(cost)), 3)
-  end
+  if type(cost) ~= "number" then util.argerror(argn, fname, "number", cost) end
   if cost ~= cost or cost < 0 then
-    error(("bad argument #%d to '%s' (non-negative cost expected, got %s)"):format(
-      argn, fname, tostring(cost)), 3)
+    util.badarg(argn, fname, "non-negative cost expected, got " .. tostring(cost), 3)
   end
   if cost > st.capacity then
-    error(("bad argument #%d to '%s' (cost %s exceeds the capacity %s)"):format(
-      argn, fname, tostring(cost), tostring(st.capacity)), 3)
+    util.badarg(argn, fname, ("cost %s exceeds the capacity %s"):format(
+      tostring(cost), tostring(st.capacity)), 3)
   end
   return cost
 end
@@ -321,17 +337,7 @@ local methods = {}
 function methods.acquire(self, cost, opts)
   local st = check_self(self, "acquire")
   cost = check_cost(st, cost, 1, "acquire")
-  local signal
-  if opts ~= nil then
-    if type(opts) ~= "table" then
-      error("bad argument #2 to 'acquire' (table expected, got " .. type(opts) .. ")", 2)
-    end
-    signal = opts.signal
-    if signal ~= nil and not Promise.AbortSignal.is(signal) then
-      error("bad argument #2 to 'acquire' (field 'signal': AbortSignal expected, got "
-        .. type(signal) .. ")", 2)
-    end
-  end
+  local signal = util.checkopts("acquire", 2, opts, ACQUIRE).signal
   local p, resolve, reject = Promise.withResolvers()
   local err, failed = enqueue(st, cost, signal, function() resolve(nil) end, reject)
   if failed then reject(err) end
@@ -390,7 +396,7 @@ end
 RateLimiter.__call = function(self, fn, ...)
   local st = states[self]
   if not is_callable(fn) then
-    error("bad argument #1 to 'ratelimiter' (function expected, got " .. type(fn) .. ")", 2)
+    util.argerror(1, "ratelimiter", "function", fn)
   end
   local p, resolve, reject = Promise.withResolvers()
   local args = pack(...)
@@ -413,41 +419,13 @@ RateLimiter.__name = "RateLimiter"
 ---@param opts promise.RateLimiterOptions
 ---@return promise.RateLimiter
 local function ratelimiter(opts)
-  if type(opts) ~= "table" then
-    error("bad argument #1 to 'ratelimiter' (table expected, got " .. type(opts) .. ")", 2)
+  if type(opts) ~= "table" then util.argerror(1, "ratelimiter", "table", opts) end
+  local o = util.checkopts("ratelimiter", 1, opts, OPTIONS)
+  if o.strategy == "sliding" and o.burst ~= nil then
+    util.badarg(1, "ratelimiter", "field 'burst' only applies to strategy \"token\"")
   end
-  local function bad(field, what, v)
-    error(("bad argument #1 to 'ratelimiter' (field '%s': %s expected, got %s)"):format(
-      field, what, type(v) == "number" and tostring(v) or type(v)), 3)
-  end
-  local limit, interval = opts.limit, opts.interval
-  if not positive_finite(limit) then bad("limit", "positive number", limit) end
-  -- the interval bounds timer delays: at most 2^31 - 1 ms
-  if util.msproblem(interval, false, true) then
-    bad("interval", ("number in (0, %d]"):format(util.TIMEOUT_MAX), interval)
-  end
-  local strategy = opts.strategy
-  if strategy == nil then strategy = "sliding" end
-  if strategy ~= "sliding" and strategy ~= "token" then
-    error(("bad argument #1 to 'ratelimiter' (field 'strategy': \"sliding\" or \"token\" expected, got %s)"):format(
-      type(strategy) == "string" and ("%q"):format(strategy) or type(strategy)), 2)
-  end
-  local burst = opts.burst
-  if burst == nil then
-    burst = limit
-  elseif not positive_finite(burst) then
-    bad("burst", "positive number", burst)
-  end
-  if strategy == "sliding" and opts.burst ~= nil then
-    error("bad argument #1 to 'ratelimiter' (field 'burst' only applies to strategy \"token\")", 2)
-  end
-  local maxQueue = opts.maxQueue
-  if maxQueue == nil then
-    maxQueue = huge
-  elseif type(maxQueue) ~= "number" or maxQueue ~= maxQueue or maxQueue < 0 or
-      (maxQueue ~= huge and maxQueue ~= math.floor(maxQueue)) then
-    bad("maxQueue", "integer >= 0 or math.huge", maxQueue)
-  end
+  local strategy, limit, interval, maxQueue = o.strategy, o.limit, o.interval, o.maxQueue
+  local burst = o.burst or limit
   local st = {
     strategy = strategy, limit = limit, interval = interval, maxQueue = maxQueue,
     count = 0, head = nil, tail = nil, timer = nil, timerAt = nil,

@@ -41,10 +41,10 @@
 
 local Promise = require("promise")
 local util = require("promise.util")
+local backoff = require("promise.backoff")
 
-local type, error, tostring, pcall, pairs =
-  type, error, tostring, pcall, pairs
-local floor, huge, min, tointeger = math.floor, math.huge, math.min, math.tointeger
+local tostring, pcall = tostring, pcall
+local floor, huge = math.floor, math.huge
 
 local is_callable = util.is_callable
 
@@ -53,60 +53,117 @@ local function fmt_ms(ms)
   return tostring(ms)
 end
 
-local JITTERS = { full = true, equal = true, decorrelated = true, none = true }
-
--- option name -> checker returning nil or "<expected>, got <what>"
-local function number_ge(lo, allow_huge)
-  return function(v)
-    if type(v) ~= "number" then return "number expected, got " .. type(v) end
-    if v ~= v or v < lo or (v == huge and not allow_huge) then
-      return ("number >= %s%s expected, got %s"):format(fmt_ms(lo),
-        allow_huge and "" or " (finite)", tostring(v))
-    end
-  end
-end
-
-local function callable(v)
-  if not is_callable(v) then return "function expected, got " .. type(v) end
-end
-
-local CHECKS = {
-  retries = function(v)
-    if type(v) ~= "number" then return "number expected, got " .. type(v) end
-    if v ~= huge and (v ~= floor(v) or v < 0) then
-      return "integer >= 0 or math.huge expected, got " .. tostring(v)
-    end
-  end,
-  -- delays reach a timer: at most 2^31 - 1 ms; maxDelay is only a cap, so
-  -- math.huge (no cap) is fine
-  minDelay = function(v) return util.msproblem(v) end,
-  maxDelay = number_ge(0, true),
-  factor = function(v)
-    if type(v) ~= "number" then return "number expected, got " .. type(v) end
-    if not (v > 0 and v < huge) then return "positive finite number expected, got " .. tostring(v) end
-  end,
-  jitter = function(v)
-    if not JITTERS[v] then
-      return ('"full", "equal", "decorrelated" or "none" expected, got %s'):format(
-        type(v) == "string" and ("%q"):format(v) or type(v))
-    end
-  end,
-  shouldRetry = callable,
-  onRetry = callable,
-  attemptTimeout = function(v) return util.msproblem(v, true) end,  -- math.huge: none
-  maxElapsed = number_ge(0, true),
-  signal = function(v)
-    if not Promise.AbortSignal.is(v) then return "AbortSignal expected, got " .. type(v) end
-  end,
-  random = callable,
-}
-
-local function argerror(n, msg)
-  error(("bad argument #%d to 'retry' (%s)"):format(n, msg), 3)
-end
-
 local function default_should_retry(err)
   return not Promise.AbortError.is(err)
+end
+
+local OPTIONS = util.schema({
+  { "retries", "number", integer = true, min = 0, huge = true, default = 3 },
+  -- delays reach a timer: at most 2^31 - 1 ms; maxDelay is only a cap, so
+  -- math.huge (no cap) is fine
+  { "minDelay", "ms", default = 100 },
+  { "maxDelay", "number", min = 0, huge = true, expected = "number >= 0", default = 30000 },
+  { "factor", "number", above = 0, expected = "positive finite number", default = 2 },
+  { "jitter", "enum", values = { "full", "equal", "decorrelated", "none" }, default = "full" },
+  { "shouldRetry", "function", default = default_should_retry },
+  { "onRetry", "function" },
+  { "attemptTimeout", "ms", never = true },  -- math.huge: none
+  { "maxElapsed", "number", min = 0, huge = true, expected = "number >= 0" },
+  { "signal", "signal" },
+  { "random", "function" },  -- default: math.random as it is at the call
+}, true)
+
+-- The options of a call, checked, with their defaults. Raises at the caller
+-- of `retry` (two levels out from here).
+local function checkopts(opts)
+  local cfg = util.checkopts("retry", 2, opts, OPTIONS, 3)
+  if cfg.minDelay > cfg.maxDelay then
+    util.badarg(2, "retry", ("field 'minDelay' (%s) exceeds field 'maxDelay' (%s)"):format(
+      fmt_ms(cfg.minDelay), fmt_ms(cfg.maxDelay)), 3)
+  end
+  if cfg.attemptTimeout == huge then cfg.attemptTimeout = nil end
+  cfg.random = cfg.random or math.random
+  return cfg
+end
+
+-- A call in progress: `cfg` (its options), `fn`, `resolve`/`reject`,
+-- `start` (its time), `settled`, `n` (attempts made), `current` (the
+-- running attempt: { n, ctl = AbortController, timer = timer? }),
+-- `delaytimer` (the wait between attempts), `prev` (the previous delay,
+-- for "decorrelated"), `unsubscribe` (from cfg.signal).
+
+local function finish(r, ok, v)
+  if r.settled then return end
+  r.settled = true
+  if r.unsubscribe then r.unsubscribe(); r.unsubscribe = nil end
+  if r.delaytimer then Promise.clearTimeout(r.delaytimer); r.delaytimer = nil end
+  local cur = r.current
+  r.current = nil
+  if cur and cur.timer then Promise.clearTimeout(cur.timer) end
+  if ok then r.resolve(v) else r.reject(v) end
+end
+
+local run_attempt
+
+-- Attempt `n` failed with `err`: wait and run the next one, or give up.
+local function failed(r, err, n)
+  local cfg = r.cfg
+  if n > cfg.retries then return finish(r, false, err) end
+  local ok, res = pcall(cfg.shouldRetry, err, n)
+  if not ok then return finish(r, false, res) end
+  if not res then return finish(r, false, err) end
+  local d
+  ok, d, res = pcall(backoff.delay_after, n, cfg, r.prev, cfg.random)
+  if not ok then return finish(r, false, d) end
+  r.prev = res
+  if cfg.maxElapsed and (Promise.now() - r.start) + d > cfg.maxElapsed then
+    return finish(r, false, err)
+  end
+  if cfg.onRetry then
+    ok, res = pcall(cfg.onRetry, err, n, d)
+    if not ok then return finish(r, false, res) end
+    if r.settled then return end  -- the signal was aborted by onRetry
+  end
+  r.delaytimer = Promise.setTimeout(function()
+    r.delaytimer = nil
+    if not r.settled then run_attempt(r) end
+  end, d)
+end
+
+-- The outcome of attempt `cur`, unless it no longer counts.
+local function attempt_done(r, cur, ok, v)
+  if r.settled or r.current ~= cur then return end
+  r.current = nil
+  if cur.timer then Promise.clearTimeout(cur.timer); cur.timer = nil end
+  if ok then finish(r, true, v) else failed(r, v, cur.n) end
+end
+
+-- Aborts attempt `cur` with a TimeoutError after cfg.attemptTimeout ms.
+local function start_attempt_timer(r, cur)
+  local ms = r.cfg.attemptTimeout
+  cur.timer = Promise.setTimeout(function()
+    cur.timer = nil
+    if r.settled or r.current ~= cur then return end
+    local err = Promise.TimeoutError(("attempt %d timed out after %s ms"):format(cur.n, fmt_ms(ms)))
+    cur.ctl:abort(err)
+    attempt_done(r, cur, false, err)
+  end, ms)
+end
+
+function run_attempt(r)
+  r.n = r.n + 1
+  local cur = { n = r.n, ctl = Promise.AbortController() }
+  r.current = cur
+  local ok, res = pcall(r.fn, cur.n, cur.ctl.signal)
+  local w = ok and Promise.resolve(res) or Promise.reject(res)
+  -- settled or superseded while fn ran (the outer signal aborted)
+  if r.settled or r.current ~= cur then
+    w:next(nil, function() end)
+    return
+  end
+  if r.cfg.attemptTimeout then start_attempt_timer(r, cur) end
+  w:next(function(v) attempt_done(r, cur, true, v) end,
+         function(e) attempt_done(r, cur, false, e) end)
 end
 
 ---@class promise.RetryOptions
@@ -127,158 +184,23 @@ end
 ---@param opts? promise.RetryOptions
 ---@return Promise
 local function retry(fn, opts)
-  if not is_callable(fn) then
-    argerror(1, "function expected, got " .. type(fn))
-  end
-  if opts == nil then
-    opts = {}
-  elseif type(opts) ~= "table" then
-    argerror(2, "table expected, got " .. type(opts))
-  end
-  for k, v in pairs(opts) do
-    local check = CHECKS[k]
-    if not check then argerror(2, "unknown option " .. tostring(k)) end
-    local problem = check(v)
-    if problem then argerror(2, ("field '%s': %s"):format(k, problem)) end
-  end
-  local retries = opts.retries or 3
-  local minDelay = opts.minDelay or 100
-  local maxDelay = opts.maxDelay or 30000
-  local factor = opts.factor or 2
-  local jitter = opts.jitter or "full"
-  local shouldRetry = opts.shouldRetry or default_should_retry
-  local onRetry = opts.onRetry
-  local attemptTimeout = opts.attemptTimeout
-  if attemptTimeout == huge then attemptTimeout = nil end
-  local maxElapsed = opts.maxElapsed
-  local signal = opts.signal
-  local random = opts.random or math.random
-  if minDelay > maxDelay then
-    argerror(2, ("field 'minDelay' (%s) exceeds field 'maxDelay' (%s)"):format(
-      fmt_ms(minDelay), fmt_ms(maxDelay)))
-  end
-
+  if not is_callable(fn) then util.argerror(1, "retry", "function", fn) end
+  local cfg = checkopts(opts)
+  local signal = cfg.signal
   if signal and signal.aborted then return Promise.reject(signal.reason) end
 
   local p, resolve, reject = Promise.withResolvers()
-  local start = Promise.now()
-  local settled = false
-  local current       -- the running attempt: { ctl = AbortController, timer = timer? }
-  local delaytimer    -- the timer of the wait between attempts
-  local prev = minDelay  -- previous delay, for "decorrelated"
-  -- no delay exceeds what a timer holds (a longer one would be clamped to
-  -- 1 ms by setTimeout); capping before the jitter keeps every delay finite
-  local cap = min(maxDelay, util.TIMEOUT_MAX)
-  local unsubscribe
-
-  local function finish(ok, v)
-    if settled then return end
-    settled = true
-    if unsubscribe then unsubscribe(); unsubscribe = nil end
-    if delaytimer then Promise.clearTimeout(delaytimer); delaytimer = nil end
-    local cur = current
-    current = nil
-    if cur and cur.timer then Promise.clearTimeout(cur.timer) end
-    if ok then resolve(v) else reject(v) end
-  end
-
-  -- U(0,1) from the user's source, checked
-  local function uniform()
-    local r = random()
-    if type(r) ~= "number" or not (r >= 0 and r <= 1) then
-      error(Promise.TypeError(("retry: 'random' must return a number in [0, 1], got %s")
-        :format(tostring(r))), 0)
-    end
-    return r
-  end
-
-  -- the delay before attempt n + 1
-  local function delay_after(n)
-    local d
-    if minDelay == 0 then
-      d = 0
-    else
-      d = min(cap, minDelay * factor ^ (n - 1))
-    end
-    if jitter == "full" then
-      d = uniform() * d
-    elseif jitter == "equal" then
-      d = d / 2 + uniform() * (d / 2)
-    elseif jitter == "decorrelated" then
-      local hi = 3 * prev
-      d = min(cap, minDelay + uniform() * (hi - minDelay))
-      prev = d
-    end
-    return tointeger(d) or d
-  end
-
-  local attempt_no = 0
-  local run_attempt
-
-  local function failed(err, n)
-    if n > retries then return finish(false, err) end
-    local ok, res = pcall(shouldRetry, err, n)
-    if not ok then return finish(false, res) end
-    if not res then return finish(false, err) end
-    local d
-    ok, res = pcall(delay_after, n)
-    if not ok then return finish(false, res) end
-    d = res
-    if maxElapsed and (Promise.now() - start) + d > maxElapsed then
-      return finish(false, err)
-    end
-    if onRetry then
-      ok, res = pcall(onRetry, err, n, d)
-      if not ok then return finish(false, res) end
-      if settled then return end  -- the signal was aborted by onRetry
-    end
-    delaytimer = Promise.setTimeout(function()
-      delaytimer = nil
-      if not settled then run_attempt() end
-    end, d)
-  end
-
-  function run_attempt()
-    attempt_no = attempt_no + 1
-    local n = attempt_no
-    local ctl = Promise.AbortController()
-    local cur = { ctl = ctl }
-    current = cur
-    local function done(ok, v)
-      if settled or current ~= cur then return end
-      current = nil
-      if cur.timer then Promise.clearTimeout(cur.timer); cur.timer = nil end
-      if ok then finish(true, v) else failed(v, n) end
-    end
-    local ok, res = pcall(fn, n, ctl.signal)
-    local w = ok and Promise.resolve(res) or Promise.reject(res)
-    -- settled or superseded while fn ran (the outer signal aborted)
-    if settled or current ~= cur then
-      w:next(nil, function() end)
-      return
-    end
-    if attemptTimeout then
-      cur.timer = Promise.setTimeout(function()
-        cur.timer = nil
-        if settled or current ~= cur then return end
-        local err = Promise.TimeoutError(("attempt %d timed out after %s ms"):format(n, fmt_ms(attemptTimeout)))
-        ctl:abort(err)
-        done(false, err)
-      end, attemptTimeout)
-    end
-    w:next(function(v) done(true, v) end, function(e) done(false, e) end)
-  end
-
+  local r = { cfg = cfg, fn = fn, resolve = resolve, reject = reject,
+              start = Promise.now(), settled = false, n = 0, prev = cfg.minDelay }
   if signal then
-    unsubscribe = signal:onAbort(function(reason)
-      unsubscribe = nil
-      local cur = current
-      finish(false, reason)
+    r.unsubscribe = signal:onAbort(function(reason)
+      r.unsubscribe = nil
+      local cur = r.current
+      finish(r, false, reason)
       if cur then cur.ctl:abort(reason) end
     end)
   end
-
-  run_attempt()
+  run_attempt(r)
   return p
 end
 

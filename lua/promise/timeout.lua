@@ -30,10 +30,8 @@
 local Promise = require("promise")
 local util = require("promise.util")
 
-local type, error, tostring, pcall, pairs =
-  type, error, tostring, pcall, pairs
+local type, tostring, pcall = type, tostring, pcall
 local floor, huge = math.floor, math.huge
-
 
 local is_callable = util.is_callable
 
@@ -49,28 +47,56 @@ local function fmt_ms(ms)
   return tostring(ms)
 end
 
-local known = { message = true, fallback = true, signal = true }
-
-local function optproblem(opts)
-  for k in pairs(opts) do
-    if not known[k] then return ("unknown option %s"):format(tostring(k)) end
-  end
-  local m = opts.message
-  if m ~= nil and type(m) ~= "string" then
-    return ("field 'message': string expected, got %s"):format(type(m))
-  end
-  local f = opts.fallback
-  if f ~= nil and not is_callable(f) then
-    return ("field 'fallback': function expected, got %s"):format(type(f))
-  end
-  local s = opts.signal
-  if s ~= nil and not Promise.AbortSignal.is(s) then
-    return ("field 'signal': AbortSignal expected, got %s"):format(type(s))
-  end
-  return nil
-end
+local OPTIONS = util.schema({
+  { "message", "string" },
+  { "fallback", "function" },
+  { "signal", "signal" },
+}, true)
 
 local function noop() end
+
+-- Starts the work: `w` is a promise of its outcome; `ctl` aborts it when
+-- `work` is a function (a promise cannot be told to stop).
+local function start(work, isfn)
+  if not isfn then return nil, Promise.resolve(work) end
+  local ctl = Promise.AbortController()
+  local ok, res = pcall(work, ctl.signal)
+  if ok then return ctl, Promise.resolve(res) end
+  return ctl, Promise.reject(res)
+end
+
+-- Settles `p` (through `resolve`/`reject`) with the first of: `w`
+-- settling, the timer of `ms` (unless math.huge), `cfg.signal` aborting.
+-- Whichever comes first stops the others.
+local function race(w, ms, cfg, ctl, resolve, reject)
+  local done, timer, unsubscribe = false, nil, nil
+  local function finish()
+    if done then return false end
+    done = true
+    if timer then Promise.clearTimeout(timer); timer = nil end
+    if unsubscribe then unsubscribe(); unsubscribe = nil end
+    return true
+  end
+  w:next(function(v) if finish() then resolve(v) end end,
+         function(r) if finish() then reject(r) end end)
+  if ms ~= huge then
+    timer = Promise.setTimeout(function()
+      timer = nil
+      if not finish() then return end
+      local err = Promise.TimeoutError(cfg.message or ("timed out after " .. fmt_ms(ms) .. " ms"))
+      if ctl then ctl:abort(err) end
+      if cfg.fallback then resolve(Promise.try(cfg.fallback, err)) else reject(err) end
+    end, ms)
+  end
+  if cfg.signal then
+    unsubscribe = cfg.signal:onAbort(function(reason)
+      unsubscribe = nil
+      if not finish() then return end
+      if ctl then ctl:abort(reason) end
+      reject(reason)
+    end)
+  end
+end
 
 ---@class promise.TimeoutOptions
 ---@field message string?                 the TimeoutError's message
@@ -85,85 +111,22 @@ local function noop() end
 local function timeout(work, ms, opts)
   local isfn = is_callable(work)
   if not isfn and not Promise.is(work) and not is_thenable(work) then
-    error(("bad argument #1 to 'timeout' (promise or function expected, got %s)"):format(type(work)), 2)
+    util.argerror(1, "timeout", "promise or function", work)
   end
   util.checkms(2, "timeout", ms, true)  -- math.huge: never times out
-  if opts ~= nil then
-    if type(opts) ~= "table" then
-      error(("bad argument #3 to 'timeout' (table expected, got %s)"):format(type(opts)), 2)
-    end
-    local problem = optproblem(opts)
-    if problem then error(("bad argument #3 to 'timeout' (%s)"):format(problem), 2) end
-  else
-    opts = {}
-  end
-  local signal, fallback = opts.signal, opts.fallback
-
+  local cfg = util.checkopts("timeout", 3, opts, OPTIONS)
+  local signal = cfg.signal
   if signal and signal.aborted then
     if not isfn then Promise.resolve(work):next(nil, noop) end  -- no longer our business
     return Promise.reject(signal.reason)
   end
-
-  -- start the work
-  local ctl, w
-  if isfn then
-    ctl = Promise.AbortController()
-    local ok, res = pcall(work, ctl.signal)
-    if ok then w = Promise.resolve(res) else w = Promise.reject(res) end
-  else
-    w = Promise.resolve(work)
-  end
-
+  local ctl, w = start(work, isfn)
   -- no race to run: already settled, or no time limit and nothing to abort
   if w:state() ~= "pending" or (ms == huge and not signal) then
     return w:next()
   end
-
   local p, resolve, reject = Promise.withResolvers()
-  local done = false
-  local timer, unsubscribe
-
-  local function finish()
-    done = true
-    if timer then Promise.clearTimeout(timer); timer = nil end
-    if unsubscribe then unsubscribe(); unsubscribe = nil end
-  end
-
-  w:next(function(v)
-    if done then return end
-    finish()
-    resolve(v)
-  end, function(r)
-    if done then return end
-    finish()
-    reject(r)
-  end)
-
-  if ms ~= huge then
-    timer = Promise.setTimeout(function()
-      timer = nil
-      if done then return end
-      finish()
-      local err = Promise.TimeoutError(opts.message or ("timed out after " .. fmt_ms(ms) .. " ms"))
-      if ctl then ctl:abort(err) end
-      if fallback then
-        resolve(Promise.try(fallback, err))
-      else
-        reject(err)
-      end
-    end, ms)
-  end
-
-  if signal then
-    unsubscribe = signal:onAbort(function(reason)
-      unsubscribe = nil
-      if done then return end
-      finish()
-      if ctl then ctl:abort(reason) end
-      reject(reason)
-    end)
-  end
-
+  race(w, ms, cfg, ctl, resolve, reject)
   return p
 end
 

@@ -7,6 +7,6 @@ async function worker(name, delays) {
   }
   return name;
 }
-Promise.all([worker("a", [5, 6]), worker("b", [60, 7])]).then((vs) => log("all " + vs.join(",")));
+Promise.all([worker("a", [40, 10]), worker("b", [200, 10])]).then((vs) => log("all " + vs.join(",")));
 sleep(0).then(() => log("sleep 0"));
 log("sync");

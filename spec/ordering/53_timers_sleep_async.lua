@@ -7,7 +7,7 @@ local worker = Promise.async(function(name, delays)
   end
   return name
 end)
-Promise.all({ worker("a", { 5, 6 }), worker("b", { 60, 7 }) }):next(function(vs)
+Promise.all({ worker("a", { 40, 10 }), worker("b", { 200, 10 }) }):next(function(vs)
   log("all " .. table.concat(vs, ",", 1, vs.n))
 end)
 sleep(0):next(function() log("sleep 0") end)

@@ -43,6 +43,27 @@ describe("promise.redis.options", function()
       assert.is_false(cfg.reconnect)
     end)
 
+    it("checks every duration: [0, 2^31 - 1], or math.huge where it means none", function()
+      local function problem(opts)
+        local ok, err = pcall(options.resolve, opts, "connect")
+        return not ok and err:match("%((.*)%)$") or nil
+      end
+      for _, field in ipairs({ "connectTimeout", "commandTimeout" }) do
+        assert.is_nil(problem({ [field] = 0 }))
+        assert.is_nil(problem({ [field] = 2 ^ 31 - 1 }))
+        assert.is_nil(problem({ [field] = math.huge }))
+        for _, bad in ipairs({ -1, 0 / 0, -math.huge, 2 ^ 31, 2 ^ 53, math.maxinteger }) do
+          assert.equal(("field '%s': number in [0, 2147483647] or math.huge expected, got %s")
+            :format(field, tostring(bad)), problem({ [field] = bad }))
+        end
+      end
+      assert.is_nil(problem({ reconnect = { maxDelay = math.huge } }))
+      for _, bad in ipairs({ math.huge, 2 ^ 31, 0 / 0, -1 }) do
+        assert.equal("field 'reconnect.minDelay': number in [0, 2147483647] expected, got " .. tostring(bad),
+          problem({ reconnect = { minDelay = bad } }))
+      end
+    end)
+
     it("never shows a password in its errors", function()
       local ok, err = pcall(options.resolve, { password = 12345 }, "connect")
       assert.is_false(ok)
@@ -95,6 +116,15 @@ describe("promise.redis reconnect backoff", function()
     local caps = {}
     for attempt = 1, 8 do caps[attempt] = backoff(attempt, rc, almost) end
     assert.same({ 49, 99, 199, 399, 799, 1599, 1999, 1999 }, caps)
+  end)
+
+  it("never asks a timer for more than 2^31 - 1 ms, whatever maxDelay and the attempt", function()
+    local huge = { minDelay = 1000, maxDelay = math.huge }
+    local almost = function() return 0.999999 end
+    for _, attempt in ipairs({ 30, 100, 2000 }) do
+      local d = backoff(attempt, huge, almost)
+      assert.is_true(math.type(d) == "integer" and d >= 0 and d < 2 ^ 31, tostring(d))
+    end
   end)
 
   it("can wait 0 ms, and never the cap itself", function()

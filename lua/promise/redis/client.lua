@@ -112,10 +112,8 @@ function methods:send(argv, opts)
   if opts ~= nil then
     opts = ioerror.checkopts(opts, 2, "send")
     timeout, signal = opts.timeout, opts.signal
-    if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-      error(("bad argument #2 to 'send' (field 'timeout': non-negative number expected, got %s)")
-        :format(util.typename(timeout)), 2)
-    end
+    local problem = timeout ~= nil and util.msproblem(timeout, true)
+    if problem then error(("bad argument #2 to 'send' (field 'timeout': %s)"):format(problem), 2) end
   end
   local n = argv.n or #argv
   for i = 2, n do

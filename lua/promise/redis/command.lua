@@ -73,12 +73,13 @@ local function drop(cmd, err)
   cmd.reject(err)
 end
 
---- Arms the timeout and the signal of `opts` on `cmd`.
+--- Arms the timeout and the signal of `opts` on `cmd`; a timeout of 0 or
+--- `math.huge` is none (the options checks keep the rest below 2^31 ms).
 ---@param cmd promise.redis.Command
 ---@param timeout number?
 ---@param signal table?
 function M.arm(cmd, timeout, signal)
-  if timeout then
+  if timeout and timeout > 0 and timeout < math.huge then
     cmd.timer = Promise.setTimeout(function()
       cmd.timer = nil
       drop(cmd, Promise.TimeoutError(("command %s timed out after %s ms"):format(cmd.name, timeout)))

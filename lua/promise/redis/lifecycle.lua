@@ -10,6 +10,7 @@
 
 local Promise = require("promise")
 local ioerror = require("promise.ioerror")
+local util = require("promise.util")
 local connection = require("promise.redis.connection")
 local command = require("promise.redis.command")
 local client = require("promise.redis.client")
@@ -128,13 +129,14 @@ local function pause(self, delay)
 end
 
 --- The delay before reconnect attempt `attempt` (from 1): full jitter, a
---- random whole number of ms in [0, min(maxDelay, minDelay * 2^(attempt-1))).
+--- random whole number of ms in [0, min(maxDelay, minDelay * 2^(attempt-1))),
+--- and never more than a timer can hold (2^31 - 1 ms).
 ---@param attempt integer
 ---@param rc {minDelay: number, maxDelay: number}
 ---@param rand fun(): number a random number in [0, 1)
 ---@return integer
 function M.backoff(attempt, rc, rand)
-  local cap = min(rc.maxDelay, rc.minDelay * 2 ^ (attempt - 1))
+  local cap = min(rc.maxDelay, rc.minDelay * 2 ^ (attempt - 1), util.TIMEOUT_MAX)
   return floor(rand() * cap)
 end
 

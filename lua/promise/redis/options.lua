@@ -10,7 +10,16 @@ local type, error, tostring, pairs, tonumber, tointeger, mtype =
 local M = {}
 
 local function posint(v) return mtype(v) == "integer" and v >= 0 end
-local function ms(v) return type(v) == "number" and v >= 0 and v == v end
+-- durations: a rule answers true, or false and the whole problem
+local function timeout(v)
+  local problem = util.msproblem(v, true)
+  return problem == nil, problem
+end
+local function delay(v)
+  local problem = util.msproblem(v)
+  return problem == nil, problem
+end
+local function ceiling(v) return type(v) == "number" and v >= 0 end
 local function str(v) return type(v) == "string" end
 local function signal(v)
   local Promise = require("promise")
@@ -28,8 +37,8 @@ local SCHEMA = {
   db = { posint, "non-negative integer" },
   name = { function(v) return str(v) and not v:find("[%s]") end, "string without spaces" },
   protocol = { function(v) return v == 2 or v == 3 end, "2 or 3" },
-  connectTimeout = { ms, "non-negative number" },
-  commandTimeout = { ms, "non-negative number" },
+  connectTimeout = { timeout },
+  commandTimeout = { timeout },
   reconnect = { function(v) return v == false or v == true or type(v) == "table" end, "table or boolean" },
   maxPending = { posint, "non-negative integer" },
   signal = { signal, "AbortSignal" },
@@ -37,14 +46,13 @@ local SCHEMA = {
 }
 
 local RECONNECT = {
-  minDelay = { ms, "non-negative number" },
-  maxDelay = { ms, "non-negative number" },
+  minDelay = { delay },
+  maxDelay = { ceiling, "non-negative number" },
   retries = { function(v) return type(v) == "number" and v >= 0 end, "non-negative number" },
 }
 
-local function badfield(fname, field, expected, v)
-  error(("bad argument #1 to '%s' (field '%s': %s expected, got %s)")
-    :format(fname, field, expected, util.typename(v)), 5)
+local function badfield(fname, field, problem)
+  error(("bad argument #1 to '%s' (field '%s': %s)"):format(fname, field, problem), 5)
 end
 
 --- Checks `t` against `schema` (unknown fields included).
@@ -54,7 +62,10 @@ local function check(t, schema, fname, prefix)
     if not rule then
       error(("bad argument #1 to '%s' (unknown option '%s%s')"):format(fname, prefix, tostring(k)), 4)
     end
-    if not rule[1](v) then badfield(fname, prefix .. k, rule[2], v) end
+    local ok, problem = rule[1](v)
+    if not ok then
+      badfield(fname, prefix .. k, problem or ("%s expected, got %s"):format(rule[2], util.typename(v)))
+    end
   end
 end
 

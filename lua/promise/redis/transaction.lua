@@ -107,6 +107,8 @@ function txmethods:exec(opts)
   local timeout, signal = cfg.commandTimeout, nil
   if opts ~= nil then
     if type(opts) ~= "table" then util.argerror(1, "exec", "table", opts) end
+    local problem = opts.timeout ~= nil and util.msproblem(opts.timeout, true)
+    if problem then error(("bad argument #1 to 'exec' (field 'timeout': %s)"):format(problem), 2) end
     timeout, signal = opts.timeout or timeout, opts.signal
   end
   if timeout or signal then command.arm(rec, timeout, signal) end

@@ -1,0 +1,107 @@
+--- Callbacks and microtask drains of the event loop (manual:
+--- docs/manual/loop.md): `invoke` runs a callback of ours (a timer, an
+--- immediate) protected, reports what it raises and drains microtasks after
+--- it, as Node does after each macrotask. Microtasks queued from callbacks
+--- this library did not create (raw luv callbacks) are drained by a uv
+--- prepare + check handle pair, started only when the core asks for a
+--- drain and stopped by their own callback.
+---
+--- State (in the loop's state table `L`, see loop/init.lua): `drainarmed`
+--- (our drain handles are started), `incallback` (one of our callbacks
+--- runs: we drain right after it, so the core's requests need no handle),
+--- `lasttrace` (the traceback of the error being reported).
+
+local uv = require("luv")
+
+local xpcall, tostring = xpcall, tostring
+local unpack = table.unpack
+local traceback = debug.traceback
+
+local M = {}
+
+-- set once by install: the state, the core's drain, our two uv handles
+local L, coredrain, prep, chk
+
+local function msgh(e)
+  L.lasttrace = traceback(nil, 2)
+  return e
+end
+
+local function report(err, tb)
+  local reporter = L.P.reportError or L.P._reportUncaught
+  if reporter then
+    reporter(err, tb)
+  else
+    io.stderr:write("Uncaught error: ", tostring(err), "\n", tb or "", "\n")
+  end
+end
+
+local function disarm()
+  if L.drainarmed then
+    L.drainarmed = false
+    prep:stop()
+    chk:stop()
+  end
+end
+
+local function ondrainhandle()
+  disarm()
+  coredrain()
+end
+
+-- the core asks for a drain (its queue was empty)
+local function ondrainneeded()
+  if L.incallback or L.drainarmed then return end
+  L.drainarmed = true
+  prep:start(ondrainhandle)
+  chk:start(ondrainhandle)
+end
+
+--- Drains the microtask queue now; our drain handles are then not needed.
+---@return integer jobs run
+function M.drainnow()
+  local n = coredrain()
+  disarm()
+  return n
+end
+local drainnow = M.drainnow
+
+--- Runs a user callback protected, reports its error, drains microtasks.
+---@param fn function
+---@param args table? table.pack of its arguments
+function M.invoke(fn, args)
+  -- microtasks queued outside our callbacks (top-level code, raw luv
+  -- callbacks) run before this macrotask, as in Node
+  if L.drainarmed then drainnow() end
+  L.incallback = true
+  local ok, err
+  if args then
+    ok, err = xpcall(fn, msgh, unpack(args, 1, args.n))
+  else
+    ok, err = xpcall(fn, msgh)
+  end
+  L.incallback = false
+  if not ok then
+    local tb = L.lasttrace
+    L.lasttrace = nil
+    report(err, tb)
+  end
+  drainnow()
+end
+
+--- Sets `L.invoke` and `L.drainnow`, and replaces `P.drain` with
+--- `drainnow` (a drain called by hand also stops our handles).
+---@param state table the loop's state
+function M.install(state)
+  L = state
+  coredrain = L.P.drain
+  -- created once and inactive while there is nothing to do (so counting
+  -- handles before and after some work sees no difference)
+  prep, chk = uv.new_prepare(), uv.new_check()
+  L.drainarmed, L.incallback = false, false
+  L.invoke, L.drainnow = M.invoke, drainnow
+  L.P.onDrainNeeded(ondrainneeded)
+  L.P.drain = drainnow
+end
+
+return M
