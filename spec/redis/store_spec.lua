@@ -10,8 +10,11 @@ local R = require("spec.support.redis")
 
 local await = Promise.await
 
+-- Promise.ratelimiter{ ..., store = store }
 local function limiter(store, opts)
-  return store:ratelimiter(opts)
+  local o = { store = store }
+  for k, v in pairs(opts) do o[k] = v end
+  return Promise.ratelimiter(o)
 end
 
 describe("redis.store #redis", function()
@@ -103,6 +106,10 @@ describe("redis.store #redis", function()
       assert.has_error(function() rl:acquire(0.5) end, "bad argument #1 to 'acquire' (integer expected, got number)")
       assert.has_error(function() limiter(store, { limit = 2.5, interval = 100 }) end,
         "bad argument #1 to 'ratelimiter' (field 'limit': integer expected with a Redis store and \"sliding\")")
+      assert.has_error(function() Promise.ratelimiter{ limit = 1, interval = 10, store = {} } end,
+        "bad argument #1 to 'ratelimiter' (field 'store': rate limiter store expected, got table)")
+      assert.has_error(function() Promise.ratelimiter{ limit = 1, interval = 10, store = store, burst = 2 } end,
+        "bad argument #1 to 'ratelimiter' (field 'burst' only applies to strategy \"token\")")
     end)
   end)
 
@@ -114,7 +121,7 @@ local await = Promise.await
 local port, fifo = tonumber(arg[1]), arg[2]
 local ok, err = Promise.run(function()
   local c = await(redis.connect{ port = port })
-  local rl = redis.store(c, { prefix = "shared" }):ratelimiter{ limit = 10, interval = 1000 }
+  local rl = Promise.ratelimiter{ limit = 10, interval = 1000, store = redis.store(c, { prefix = "shared" }) }
   local f = assert(io.open(fifo, "a"))
   f:write("ready\n")
   f:close()
