@@ -11,8 +11,8 @@ local Promise = require("promise")
 local util = require("promise.util")
 local uv = require("luv")
 
-local type, error, ipairs, pairs, tostring, format, byte, floor, huge =
-  type, error, ipairs, pairs, tostring, string.format, string.byte, math.floor, math.huge
+local type, error, ipairs, pairs, setmetatable, format, byte, floor, huge =
+  type, error, ipairs, pairs, setmetatable, string.format, string.byte, math.floor, math.huge
 
 local M = {}
 
@@ -43,29 +43,44 @@ function M.clients(clients, fname)
   return list
 end
 
--- option name -> problem(value) returning nil when good
-local CHECKS = {
-  ttl = function(v) return util.msproblem(v, false, true) end,
-  wait = function(v) return util.msproblem(v, true) end,
-  retryDelay = function(v) return util.msproblem(v) end,
-  retryJitter = function(v) return util.msproblem(v) end,
-  serverTimeout = function(v) return util.msproblem(v, false, true) end,
-  driftFactor = function(v)
-    if type(v) == "number" and v >= 0 and v < 1 then return nil end
-    return "number in [0, 1) expected, got " .. (type(v) == "number" and tostring(v) or util.typename(v))
-  end,
-  autoExtend = function(v) if type(v) ~= "boolean" then return "boolean expected, got " .. util.typename(v) end end,
-  signal = function(v)
-    if not Promise.AbortSignal.is(v) then return "AbortSignal expected, got " .. util.typename(v) end
-  end,
-  random = function(v) if not util.is_callable(v) then return "function expected, got " .. util.typename(v) end end,
-  prefix = function(v) if type(v) ~= "string" then return "string expected, got " .. util.typename(v) end end,
+-- every option of the coordination objects, by name (util.schema fields)
+local FIELDS = {
+  ttl = { "ttl", "ms", positive = true },
+  wait = { "wait", "ms", never = true },
+  retryDelay = { "retryDelay", "ms" },
+  retryJitter = { "retryJitter", "ms" },
+  serverTimeout = { "serverTimeout", "ms", positive = true },
+  driftFactor = { "driftFactor", "any", check = util.expect("number in [0, 1)",
+    function(v) return type(v) == "number" and v >= 0 and v < 1 end) },
+  autoExtend = { "autoExtend", "boolean" },
+  signal = { "signal", "signal" },
+  random = { "random", "function" },
+  prefix = { "prefix", "string" },
 }
-M.CHECKS = CHECKS
 
---- Checks the option table `opts` (argument `n` of `fname`) against
---- `CHECKS` and the names `allowed` (a set); returns a new table with
---- `base`'s values overridden by `opts`'s. Raises at the caller's caller.
+local schemas = setmetatable({}, { __mode = "k" })
+
+--- The schema of the option names `allowed` (a set; nil: all of them).
+local function schema(allowed)
+  local key = allowed or FIELDS
+  local sc = schemas[key]
+  if not sc then
+    local fields = {}
+    for name, f in pairs(FIELDS) do
+      if allowed == nil or allowed[name] then fields[#fields + 1] = f end
+    end
+    table.sort(fields, function(a, b) return a[1] < b[1] end)
+    sc = util.schema(fields)
+    schemas[key] = sc
+  end
+  return sc
+end
+
+--- Checks the option table `opts` (argument `n` of `fname`) with
+--- util.checkopts against the names `allowed` (a set; nil: every option
+--- above); returns a new table: `base`'s values overridden by those
+--- options of `opts` (other fields of `opts` are ignored). Raises at the
+--- caller's caller.
 ---@param opts any
 ---@param n integer
 ---@param fname string
@@ -76,18 +91,11 @@ function M.options(opts, n, fname, base, allowed)
   local merged = {}
   for k, v in pairs(base) do merged[k] = v end
   if opts == nil then return merged end
-  if type(opts) ~= "table" then
-    error(("bad argument #%d to '%s' (table expected, got %s)"):format(n, fname, util.typename(opts)), 3)
-  end
-  for k, v in pairs(opts) do
-    local check = CHECKS[k]
-    if check and (allowed == nil or allowed[k]) then
-      local problem = check(v)
-      if problem then
-        error(("bad argument #%d to '%s' (field '%s': %s)"):format(n, fname, k, problem), 3)
-      end
-      merged[k] = v
-    end
+  local sc = schema(allowed)
+  local checked = util.checkopts(fname, n, opts, sc, 3)
+  for _, f in ipairs(sc.fields) do
+    local v = checked[f[1]]
+    if v ~= nil then merged[f[1]] = v end
   end
   return merged
 end
