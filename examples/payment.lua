@@ -15,8 +15,16 @@
 --   then payments fail fast (no request reaches the gateway) until a trial
 --   call succeeds.
 --
+-- Redis mode (`lua5.4 examples/payment.lua redis`): two processes receive
+-- the same payment requests at the same moment. Each request goes through
+-- `redis.idempotency` (a lock per idempotency key, the result stored in
+-- Redis), so the card is charged once per key across both processes: the
+-- first process to take a key's lock runs the charge (with the same retry
+-- and breaker path), the other waits for its stored result. Uses the server
+-- at REDIS_URL when it is set; otherwise starts its own redis-server.
+--
 -- Run from the repository root:
---   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/payment.lua
+--   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/payment.lua [redis]
 local Promise = require("promise")
 local await = Promise.await
 
@@ -30,6 +38,7 @@ local PaymentError = Promise.Error:extend("PaymentError")
 local gateway = { script = {}, requests = 0, charges = {}, byKey = {}, default = "ok" }
 
 function gateway.charge(key, amount)
+  if gateway.shared then return gateway.shared(key, amount) end   -- Redis mode
   gateway.requests = gateway.requests + 1
   local behaviour = table.remove(gateway.script, 1) or gateway.default
   local function charge()
@@ -129,7 +138,7 @@ local function show(key, res)
   end
 end
 
-local ok, err = Promise.run(function()
+local function demo()
   print("order-1001: the first attempt hangs, the second gets a 503")
   gateway.script = { "slow", "503" }
   local first = processPayment{ key = "order-1001", amount = 49.99 }
@@ -158,7 +167,139 @@ local ok, err = Promise.run(function()
   await(Promise.sleep(wait))
   show("order-1005", await(processPayment{ key = "order-1005", amount = 33.00 }))
   print(("charges made by the gateway: %d"):format(#gateway.charges))
-end)
+end
+
+---------------------------------------------------------------- Redis mode
+-- The same requests reach two processes. The gateway is shared: charges
+-- are recorded in Redis (`gateway:charges`), and order-2002's first
+-- attempt gets a 503 in whichever process runs it.
+local REQUESTS = {
+  { key = "order-2001", amount = 49.99 }, { key = "order-2002", amount = 15.00 },
+  { key = "order-2003", amount = 7.50 }, { key = "order-2001", amount = 49.99 },   -- a duplicate
+}
+
+local function redisWorker(url, name)
+  local redis = require("promise.redis")
+  local client = await(redis.connect{ url = url })
+  local attempts = {}
+  gateway.shared = function(key, amount)
+    attempts[key] = (attempts[key] or 0) + 1
+    return Promise.sleep(10):next(function()
+      if key == "order-2002" and attempts[key] == 1 then
+        error(PaymentError("gateway unavailable", { code = "SERVICE_UNAVAILABLE" }), 0)
+      elseif key == "order-2003" then
+        error(PaymentError("card declined", { code = "CARD_DECLINED" }), 0)
+      end
+      return client:rpush("gateway:charges", key .. " " .. amount):next(function(n)
+        return { id = ("ch_%d"):format(n), key = key, amount = amount }
+      end)
+    end)
+  end
+  local idem = redis.idempotency(client, { ttl = 60000, prefix = "payment:" })
+  await(client:blpop("payment:start", 0))   -- both processes start together
+  local answers = {}
+  for i, req in ipairs(REQUESTS) do
+    answers[i] = idem:run(req.key, function()
+      print(("%s %s: runs the charge under the key's lock"):format(name, req.key))
+      return charge(req):next(function(c)
+        return { success = true, paymentId = c.id, status = "completed" }
+      end, function(e)
+        return { success = false, errorCode = errname(e) }   -- a final answer: stored too
+      end)
+    end)
+  end
+  for i, res in ipairs(await(Promise.all(answers))) do
+    print(("RESULT %s %s"):format(REQUESTS[i].key, res.success and res.paymentId or res.errorCode))
+  end
+  await(client:close())
+end
+
+local function startServer()
+  local uv = require("luv")
+  local redis = require("promise.redis")
+  local dir = io.popen("mktemp -d"):read("l")
+  local sock, pidfile = dir .. "/redis.sock", dir .. "/redis.pid"
+  assert(os.execute(("redis-server --port 0 --unixsocket %s --save '' --appendonly no"
+    .. " --daemonize yes --pidfile %s --dir %s --logfile %s/log"):format(sock, pidfile, dir, dir)))
+  local function stop()
+    local f = io.open(pidfile)
+    if f then
+      local pid = f:read("n")
+      f:close()
+      os.execute("kill " .. pid)
+      for _ = 1, 500 do   -- redis-server removes its pid file when it has shut down
+        local still = io.open(pidfile)
+        if not still then break end
+        still:close()
+        uv.sleep(10)
+      end
+    end
+    os.execute("rm -rf " .. dir)
+  end
+  for _ = 1, 200 do       -- until the server listens
+    local ok, c = pcall(function() return redis.connect{ path = sock }:wait() end)
+    if ok then
+      c:close():wait()
+      return "unix://" .. sock, stop
+    end
+    uv.sleep(10)
+  end
+  stop()
+  error("redis-server did not start")
+end
+
+local function redisDemo(url)
+  local redis = require("promise.redis")
+  local process = require("promise.process")
+  local client = await(redis.connect{ url = url })
+  local function cleanup()
+    local keys = { "gateway:charges", "payment:start" }
+    for _, r in ipairs(REQUESTS) do keys[#keys + 1] = "payment:" .. r.key end
+    await(client:del(table.unpack(keys)))
+  end
+  cleanup()
+  print("two processes receive the same 4 requests (order-2001 twice)")
+  local runs = { process.exec("lua5.4", { arg[0], "redis-worker", url, "A" }),
+                 process.exec("lua5.4", { arg[0], "redis-worker", url, "B" }) }
+  await(client:rpush("payment:start", 1, 2))
+  local outcomes = await(Promise.all(runs))
+  local runsOf, answers, retries = {}, {}, {}
+  for _, r in ipairs(outcomes) do
+    if r.code ~= 0 then error("a worker failed: " .. r.stderr) end
+    for line in r.stdout:gmatch("[^\n]+") do
+      local key = line:match("^%a (order%-%d+): runs the charge")
+      local rkey, answer = line:match("^RESULT (%S+) (%S+)$")
+      if key then runsOf[key] = (runsOf[key] or 0) + 1 end
+      if rkey then
+        answers[rkey] = answers[rkey] or {}
+        table.insert(answers[rkey], answer)
+      end
+      if line:match("retrying in") then retries[#retries + 1] = line end
+    end
+  end
+  for _, key in ipairs({ "order-2001", "order-2002", "order-2003" }) do
+    local list, same = answers[key], true
+    for _, a in ipairs(list) do same = same and a == list[1] end
+    print(("%s: charge run %d time(s) for %d requests; every answer the same: %s (%s)"):format(key,
+      runsOf[key] or 0, #list, tostring(same), list[1]:match("^ch_") and "paid" or list[1]))
+  end
+  for _, line in ipairs(retries) do print("retry path:" .. line) end
+  print(("gateway charges: %d (one per paid key)"):format(await(client:llen("gateway:charges"))))
+  cleanup()
+  await(client:close())
+end
+
+local ok, err
+if arg[1] == "redis-worker" then
+  ok, err = Promise.run(redisWorker, arg[2], arg[3])
+elseif arg[1] == "redis" then
+  local url, stop = os.getenv("REDIS_URL"), nil
+  if not url then url, stop = startServer() end
+  ok, err = Promise.run(redisDemo, url)
+  if stop then stop() end
+else
+  ok, err = Promise.run(demo)
+end
 if not ok then
   io.stderr:write(tostring(err), "\n")
   os.exit(1)

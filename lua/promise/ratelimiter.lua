@@ -78,6 +78,7 @@ local RateLimiter = {}
 ---@field strategy "sliding"|"token"?   default "sliding"
 ---@field burst number?                 token bucket capacity, default limit
 ---@field maxQueue number?              default math.huge
+---@field store table?                  a shared store, `redis.store(client, { prefix })`
 
 local is_callable = util.is_callable
 
@@ -99,6 +100,9 @@ local OPTIONS = util.schema({
   { "strategy", "enum", values = { "sliding", "token" }, default = "sliding" },
   { "burst", "any", check = util.expect("positive number", positive_finite) },
   { "maxQueue", "any", check = util.expect("integer >= 0 or math.huge", queue_ok), default = huge },
+  -- a shared store (promise.redis's `redis.store`) makes the limiter itself
+  { "store", "any", check = util.expect("rate limiter store",
+    function(v) return v == nil or (type(v) == "table" and is_callable(v.ratelimiter)) end, util.typename) },
 })
 
 local ACQUIRE = util.schema({ { "signal", "signal" } })
@@ -424,6 +428,7 @@ local function ratelimiter(opts)
   if o.strategy == "sliding" and o.burst ~= nil then
     util.badarg(1, "ratelimiter", "field 'burst' only applies to strategy \"token\"")
   end
+  if o.store ~= nil then return o.store:ratelimiter(o) end   -- same API, counted in the store
   local strategy, limit, interval, maxQueue = o.strategy, o.limit, o.interval, o.maxQueue
   local burst = o.burst or limit
   local st = {

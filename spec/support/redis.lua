@@ -93,6 +93,33 @@ function Server:destroy()
   sh("rm -rf " .. quote(self.dir))
 end
 
+--- Runs the Lua chunk `src` in a child lua5.4 with this checkout's module
+--- paths and the arguments `args`; a promise (process.exec's) of
+--- `{ code, signal, stdout, stderr }`, settled once the child has exited.
+--- The chunk is removed afterwards.
+---@param src string
+---@param args (string|number)[]?
+---@return Promise
+function R.child(src, args)
+  local Promise = require("promise")
+  local process = require("promise.process")
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(src)
+  f:close()
+  local argv = { path }
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = tostring(a) end
+  local env = { PATH = os.getenv("PATH"), LUA_PATH = "lua/?.lua;lua/?/init.lua;;", LUA_CPATH = "build/?.so;;",
+    LUA_PATH_5_4 = "lua/?.lua;lua/?/init.lua;;", LUA_CPATH_5_4 = "build/?.so;;" }
+  return process.exec("lua5.4", argv, { env = env }):finally(function() os.remove(path) end)
+    :next(function(r)
+      if r.code ~= 0 and not r.signal then
+        error(Promise.Error(("child exited with %s: %s%s"):format(tostring(r.code), r.stdout, r.stderr)), 0)
+      end
+      return r
+    end)
+end
+
 --- Starts a new server; `extra` are more redis-server arguments.
 ---@param extra string[]?
 function R.start(extra)
