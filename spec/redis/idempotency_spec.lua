@@ -9,20 +9,8 @@ local R = require("spec.support.redis")
 local await = Promise.await
 
 describe("redis.idempotency #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
-
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
-  end
+  local suite = R.suite()
+  local with = suite.with
 
   it("runs fn once and gives every caller decode(encode(result)), the first included", function()
     with(function(c)
@@ -160,10 +148,11 @@ end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
     H.run(function()
-      local c = await(redis.connect{ port = srv.port })
+      local c = await(redis.connect{ port = suite.srv.port })
       await(c:flushall())
       local fifo = H.fifo()
-      local runs = { R.child(child, { srv.port, fifo.path, "a" }), R.child(child, { srv.port, fifo.path, "b" }) }
+      local port = suite.srv.port
+      local runs = { R.child(child, { port, fifo.path, "a" }), R.child(child, { port, fifo.path, "b" }) }
       for _ = 1, 2 do assert.equal("ready", await(fifo:line())) end
       await(c:rpush("go", 1, 2))
       local results = await(Promise.all(runs))

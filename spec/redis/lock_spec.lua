@@ -29,20 +29,8 @@ end
 ]]
 
 describe("redis.lock #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
-
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
-  end
+  local suite = R.suite()
+  local with = suite.with
 
   describe("acquire", function()
     it("takes a free lock: a plain key holding a 128-bit token, with a growing fence", function()
@@ -191,17 +179,17 @@ describe("redis.lock #redis", function()
   describe("a server restarted in the middle", function()
     it("gives clear errors, believes no lost lock held, and hangs nowhere", function()
       H.run(function()
-        local c = await(redis.connect{ port = srv.port, reconnect = { minDelay = 10, maxDelay = 50 } })
+        local c = await(redis.connect{ port = suite.srv.port, reconnect = { minDelay = 10, maxDelay = 50 } })
         await(c:flushall())
         local locks = redis.lock(c, { ttl = 5000, serverTimeout = 300 })
         local a = await(locks:acquire("k"))
         local ok, err = pcall(function()
-          srv:stop()
+          suite.srv:stop()
           local down = H.rejection(locks:acquire("other"))
           assert.is_true(Promise.LockError.is(down))
           assert.equal("UNAVAILABLE", down.code)
           assert.is_true(#down.errors >= 1)
-          srv:launch()                      -- nothing persisted: the lock is gone
+          suite.srv:launch()                      -- nothing persisted: the lock is gone
           local lost = H.rejection(a:extend())
           assert.is_true(Promise.LockLostError.is(lost))
           assert.is_true(a.signal.aborted)
@@ -209,7 +197,7 @@ describe("redis.lock #redis", function()
           local b = await(locks:acquire("k"))
           assert.is_true(await(b:release()))
         end)
-        if not srv.pid then srv:launch() end
+        if not suite.srv.pid then suite.srv:launch() end
         await(c:destroy())
         if not ok then error(err, 0) end
       end)
@@ -317,11 +305,11 @@ main(function()
 end)
 ]]
       H.run(function()
-        local c = await(redis.connect{ port = srv.port })
+        local c = await(redis.connect{ port = suite.srv.port })
         await(c:flushall())
         local fifo = H.fifo()
         local runs = {}
-        for i = 1, 4 do runs[i] = R.child(child, { srv.port, counter, dir .. "/log" .. i, fifo.path, i }) end
+        for i = 1, 4 do runs[i] = R.child(child, { suite.srv.port, counter, dir .. "/log" .. i, fifo.path, i }) end
         for _ = 1, 4 do assert.equal("ready", await(fifo:line())) end
         await(c:rpush("go", 1, 2, 3, 4))
         await(Promise.all(runs))
@@ -362,10 +350,10 @@ main(function()
 end)
 ]]
       H.run(function()
-        local c = await(redis.connect{ port = srv.port })
+        local c = await(redis.connect{ port = suite.srv.port })
         await(c:flushall())
         local fifo = H.fifo()
-        local run = R.child(child, { srv.port, fifo.path })
+        local run = R.child(child, { suite.srv.port, fifo.path })
         local pid, fence = (await(fifo:line())):match("^(%d+) (%d+)$")
         uv.kill(tonumber(pid), "sigkill")
         assert.equal("SIGKILL", await(run).signal)
@@ -410,10 +398,10 @@ main(function()
 end)
 ]]
       H.run(function()
-        local c = await(redis.connect{ port = srv.port })
+        local c = await(redis.connect{ port = suite.srv.port })
         await(c:flushall())
         local fifo = H.fifo()
-        local run = R.child(child, { srv.port, fifo.path })
+        local run = R.child(child, { suite.srv.port, fifo.path })
         local pid, fence = (await(fifo:line())):match("^(%d+) (%d+)$")
         pid = tonumber(pid)
         uv.kill(pid, "sigstop")

@@ -2,6 +2,9 @@
 --   local R = require("spec.support.redis")
 --   local srv = R.start()        -- srv.port, srv.path (Unix socket), srv.url
 --   ... srv:stop()               -- always, from a teardown/finally
+-- or, inside a describe block, one server for the whole block:
+--   local suite = R.suite()      -- suite.srv once the block's setup has run
+--   suite.with(function(client) ... end)
 -- Listens only on 127.0.0.1 (a free port) and on a socket in a fresh temp
 -- directory, persists nothing (--save "" --appendonly no), and is stopped
 -- by pid: no process outlives the spec.
@@ -127,6 +130,34 @@ function R.start(extra)
   local s = setmetatable({ dir = dir, path = dir .. "/redis.sock", port = freeport(), extra = extra }, Server)
   s.url = ("redis://127.0.0.1:%d"):format(s.port)
   return s:launch()
+end
+
+--- For a describe block: one server for the whole block (started by the
+--- block's `setup`, destroyed by its `teardown`), in `S.srv`, and
+--- `S.with(fn)`, which runs `fn(client)` in `H.run` with a fresh client
+--- of an emptied server (FLUSHALL), closes the client whatever happens,
+--- and asserts no luv handle is left alive after the turn.
+---@return { srv: table?, with: fun(fn: fun(client: table)) }
+function R.suite()
+  local busted = require("busted")
+  local assert = require("luassert")
+  local H = require("spec.support.helpers")
+  local S = {}
+  busted.setup(function() S.srv = R.start() end)
+  busted.teardown(function() if S.srv then S.srv:destroy() end end)
+  function S.with(fn)
+    local Promise = require("promise")
+    local redis = require("promise.redis")
+    H.run(function()
+      local c = Promise.await(redis.connect{ port = S.srv.port })
+      Promise.await(c:flushall())
+      local ok, err = pcall(fn, c)
+      Promise.await(c:close())
+      if not ok then error(err, 0) end
+    end)
+    assert.same({}, H.active_handles_after_turn())
+  end
+  return S
 end
 
 return R
