@@ -147,23 +147,15 @@ local ok, err = Promise.run(function()
 end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
-    H.run(function()
-      local c = await(redis.connect{ port = suite.srv.port })
-      await(c:flushall())
-      local fifo = H.fifo()
+    suite.with_fifo(function(c, fifo)
       local port = suite.srv.port
-      local runs = { R.child(child, { port, fifo.path, "a" }), R.child(child, { port, fifo.path, "b" }) }
-      for _ = 1, 2 do assert.equal("ready", await(fifo:line())) end
-      await(c:rpush("go", 1, 2))
-      local results = await(Promise.all(runs))
+      local results = R.together(c, fifo, child, { { port, fifo.path, "a" }, { port, fifo.path, "b" } })
       assert.equal("1", await(c:get("runs")))
       local out = results[1].stdout .. results[2].stdout
       local lines = H.lines(out)
       assert.equal(20, #lines)
       for i = 2, 20 do assert.equal(lines[1], lines[i]) end
       assert.matches("^1250%.?0?\t[ab]$", lines[1])   -- lua-cjson decodes numbers as floats
-      await(fifo:close())
-      await(c:close())
     end)
   end)
 end)

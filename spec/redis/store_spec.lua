@@ -126,21 +126,13 @@ end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
     local outs
-    H.run(function()
-      local c = await(redis.connect{ port = suite.srv.port })
-      await(c:flushall())
-      local fifo = H.fifo()
-      local runs = {}
-      for i = 1, 3 do runs[i] = R.child(child, { suite.srv.port, fifo.path }) end
-      for _ = 1, 3 do assert.equal("ready", await(fifo:line())) end
-      await(c:rpush("go", 1, 2, 3))
-      outs = await(Promise.all(runs))
+    suite.with_fifo(function(c, fifo)
+      local argv = { suite.srv.port, fifo.path }
+      outs = R.together(c, fifo, child, { argv, argv, argv })
       local left = await(c:pttl("shared"))
       assert.is_true(left <= 1000)
       await(Promise.sleep(1100))
       assert.equal(0, await(c:exists("shared")))
-      await(fifo:close())
-      await(c:close())
     end)
     local times = {}
     for _, r in ipairs(outs) do
