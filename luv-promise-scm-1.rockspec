@@ -81,6 +81,7 @@ build = {
     ["promise.redis.semaphore"] = "lua/promise/redis/semaphore.lua",
     ["promise.redis.store"] = "lua/promise/redis/store.lua",
     ["promise.redis.transaction"] = "lua/promise/redis/transaction.lua",
+    ["promise.redis.waiters"] = "lua/promise/redis/waiters.lua",
   },
   -- shipped beside the rock: the LuaCATS declarations (add the installed
   -- types/ folder to lua-language-server's workspace.library) and the manual

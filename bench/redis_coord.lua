@@ -2,7 +2,8 @@
 -- lock acquire/release round trips per second on one server and with
 -- Redlock on 3, and what a shared rate limiter costs per acquire compared
 -- with the in-process one and a bare PING. Starts its own redis-servers
--- (TCP on 127.0.0.1, nothing persisted) and stops them.
+-- (spec/support/redis.lua's: TCP on 127.0.0.1, nothing persisted) and
+-- stops them.
 --
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 bench/redis_coord.lua [n]
 local Promise = require("promise")
@@ -12,52 +13,18 @@ local uv = require("luv")
 local await = Promise.await
 local N = tonumber(arg[1]) or 2000
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd, "r"))
-  local out = f:read("a")
-  f:close()
-  return out
-end
-
-local function freeport()
-  local h = uv.new_tcp()
-  assert(h:bind("127.0.0.1", 0))
-  local port = h:getsockname().port
-  h:close()
-  uv.run("nowait")
-  return port
-end
-
+-- the specs' private redis-servers (127.0.0.1 and a Unix socket, nothing
+-- persisted), stopped by pid at the end
+local HERE = (arg[0]:match("^(.*)[/\\]")) or "."
+local R = dofile(HERE .. "/../spec/support/redis.lua")
 local servers = {}
 local function start()
-  local dir = sh("mktemp -d"):match("[^\n]+")
-  local port = freeport()
-  sh(("redis-server --bind 127.0.0.1 --port %d --save '' --appendonly no --daemonize yes"
-    .. " --pidfile %s/pid --dir %s --logfile %s/log"):format(port, dir, dir, dir))
-  servers[#servers + 1] = { dir = dir, port = port }
-  for _ = 1, 200 do
-    if sh(("redis-cli -p %d PING 2>/dev/null"):format(port)):match("PONG") then return port end
-    uv.sleep(10)
-  end
-  error("redis-server did not start")
+  servers[#servers + 1] = R.start()
+  return servers[#servers].port
 end
 
 local function stopall()
-  for _, s in ipairs(servers) do
-    local f = io.open(s.dir .. "/pid")
-    if f then
-      local pid = f:read("n")
-      f:close()
-      os.execute("kill " .. pid)
-      for _ = 1, 500 do
-        local still = io.open(s.dir .. "/pid")
-        if not still then break end
-        still:close()
-        uv.sleep(10)
-      end
-    end
-    os.execute("rm -rf " .. s.dir)
-  end
+  for _, s in ipairs(servers) do s:destroy() end
 end
 
 local function timed(label, n, unit, fn)

@@ -16,13 +16,14 @@
 --
 -- Uses the server at REDIS_URL when it is set; otherwise starts its own
 -- redis-server on a Unix socket in a temporary directory (nothing
--- persisted) and stops it at the end.
+-- persisted) and stops it at the end (examples/support/redis_server.lua).
 --
 -- Run from the repository root:
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/distributed_lock.lua
 local Promise = require("promise")
 local redis = require("promise.redis")
 local process = require("promise.process")
+local redisServer = require("examples.support.redis_server")
 local uv = require("luv")
 
 local await = Promise.await
@@ -79,46 +80,10 @@ local function worker(url, id)
   await(client:close())
 end
 
----------------------------------------------------------------- a server
-
---- Starts a private redis-server; returns its URL and a stop function.
-local function startServer()
-  local dir = io.popen("mktemp -d"):read("l")
-  local sock, pidfile = dir .. "/redis.sock", dir .. "/redis.pid"
-  assert(os.execute(("redis-server --port 0 --unixsocket %s --save '' --appendonly no"
-    .. " --daemonize yes --pidfile %s --dir %s --logfile %s/log"):format(sock, pidfile, dir, dir)))
-  local function stop()
-    local f = io.open(pidfile)
-    if f then
-      local pid = f:read("n")
-      f:close()
-      os.execute("kill " .. pid)
-      for _ = 1, 500 do   -- redis-server removes its pid file when it has shut down
-        local still = io.open(pidfile)
-        if not still then break end
-        still:close()
-        uv.sleep(10)
-      end
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  for _ = 1, 200 do       -- until the server listens
-    local ok, c = pcall(function() return redis.connect{ path = sock }:wait() end)
-    if ok then
-      c:close():wait()
-      return "unix://" .. sock, stop
-    end
-    uv.sleep(10)
-  end
-  stop()
-  error("redis-server did not start")
-end
-
 ---------------------------------------------------------------- the demo
 
 local function main()
-  local url, stop = os.getenv("REDIS_URL"), nil
-  if not url then url, stop = startServer() end
+  local url, stop = redisServer.open()
   local ok, err = Promise.run(function()
     local client = await(redis.connect{ url = url })
     await(client:del("account", "writes", "start", "lock:account", "lock:account:fence"))
@@ -145,7 +110,7 @@ local function main()
     await(client:del("account", "writes", "start", "lock:account", "lock:account:fence"))
     await(client:close())
   end)
-  if stop then stop() end
+  stop()
   if not ok then
     io.stderr:write(tostring(err), "\n")
     os.exit(1)

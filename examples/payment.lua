@@ -21,7 +21,8 @@
 -- Redis), so the card is charged once per key across both processes: the
 -- first process to take a key's lock runs the charge (with the same retry
 -- and breaker path), the other waits for its stored result. Uses the server
--- at REDIS_URL when it is set; otherwise starts its own redis-server.
+-- at REDIS_URL when it is set; otherwise starts its own redis-server
+-- (examples/support/redis_server.lua).
 --
 -- Run from the repository root:
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/payment.lua [redis]
@@ -214,40 +215,6 @@ local function redisWorker(url, name)
   await(client:close())
 end
 
-local function startServer()
-  local uv = require("luv")
-  local redis = require("promise.redis")
-  local dir = io.popen("mktemp -d"):read("l")
-  local sock, pidfile = dir .. "/redis.sock", dir .. "/redis.pid"
-  assert(os.execute(("redis-server --port 0 --unixsocket %s --save '' --appendonly no"
-    .. " --daemonize yes --pidfile %s --dir %s --logfile %s/log"):format(sock, pidfile, dir, dir)))
-  local function stop()
-    local f = io.open(pidfile)
-    if f then
-      local pid = f:read("n")
-      f:close()
-      os.execute("kill " .. pid)
-      for _ = 1, 500 do   -- redis-server removes its pid file when it has shut down
-        local still = io.open(pidfile)
-        if not still then break end
-        still:close()
-        uv.sleep(10)
-      end
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  for _ = 1, 200 do       -- until the server listens
-    local ok, c = pcall(function() return redis.connect{ path = sock }:wait() end)
-    if ok then
-      c:close():wait()
-      return "unix://" .. sock, stop
-    end
-    uv.sleep(10)
-  end
-  stop()
-  error("redis-server did not start")
-end
-
 local function redisDemo(url)
   local redis = require("promise.redis")
   local process = require("promise.process")
@@ -293,10 +260,9 @@ local ok, err
 if arg[1] == "redis-worker" then
   ok, err = Promise.run(redisWorker, arg[2], arg[3])
 elseif arg[1] == "redis" then
-  local url, stop = os.getenv("REDIS_URL"), nil
-  if not url then url, stop = startServer() end
+  local url, stop = require("examples.support.redis_server").open()
   ok, err = Promise.run(redisDemo, url)
-  if stop then stop() end
+  stop()
 else
   ok, err = Promise.run(demo)
 end

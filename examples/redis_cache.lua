@@ -5,12 +5,13 @@
 --
 -- Uses the server at REDIS_URL when it is set; otherwise starts its own
 -- redis-server on a Unix socket in a temporary directory (nothing
--- persisted) and stops it at the end.
+-- persisted) and stops it at the end (examples/support/redis_server.lua).
 --
 -- Run from the repository root:
 --   LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/redis_cache.lua
 local Promise = require("promise")
 local redis = require("promise.redis")
+local redisServer = require("examples.support.redis_server")
 
 local async, await = Promise.async, Promise.await
 local TTL = 300  -- ms
@@ -49,53 +50,11 @@ local cached = async(function(client, key)
   return { await(p), "backend" }
 end)
 
----------------------------------------------------------------- a server
-
---- Starts a private redis-server; returns its socket path and a stop function.
-local function startServer()
-  local dir = io.popen("mktemp -d"):read("l")
-  local sock, pidfile = dir .. "/redis.sock", dir .. "/redis.pid"
-  assert(os.execute(("redis-server --port 0 --unixsocket %s --save '' --appendonly no"
-    .. " --daemonize yes --pidfile %s --dir %s --logfile %s/log"):format(sock, pidfile, dir, dir)))
-  local function stop()
-    local f = io.open(pidfile)
-    if f then
-      local pid = f:read("n")
-      f:close()
-      os.execute("kill " .. pid)
-      -- redis-server removes its pid file when it has shut down
-      for _ = 1, 500 do
-        local still = io.open(pidfile)
-        if not still then break end
-        still:close()
-        Promise.sleep(10):wait()
-      end
-    end
-    os.execute("rm -rf " .. dir)
-  end
-  return sock, stop
-end
-
---- `{ client, stop }`: a client of REDIS_URL, or of a server of our own.
-local connect = async(function()
-  if os.getenv("REDIS_URL") then return { await(redis.connect{ url = os.getenv("REDIS_URL") }) } end
-  local sock, stop = startServer()
-  for _ = 1, 200 do  -- until the server listens
-    local ok, client = pcall(await, redis.connect{ path = sock })
-    if ok then return { client, stop } end
-    await(Promise.sleep(10))
-  end
-  stop()
-  error("redis-server did not start")
-end)
-
 ---------------------------------------------------------------- the demo
 
-local stopServer
+local url, stopServer = redisServer.open()
 local ok, err = Promise.run(function()
-  local c = await(connect())
-  local client = c[1]
-  stopServer = c[2]
+  local client = await(redis.connect{ url = url })
   await(client:del("cache:user:1"))
 
   local requests = {}
@@ -115,7 +74,7 @@ local ok, err = Promise.run(function()
   print(("after the TTL: %q from the %s, backend calls: %d"):format(r[1], r[2], backendCalls))
   await(client:close())
 end)
-if stopServer then stopServer() end
+stopServer()
 if not ok then
   io.stderr:write(tostring(err), "\n")
   os.exit(1)

@@ -1,6 +1,7 @@
--- Every argument error of the Redis client is raised at the user's call
--- and says what is wrong, whichever helper found it (no server needed: a
--- client object that never connected checks its arguments the same way).
+-- Every argument error of the Redis client (and of redis.idempotency) is
+-- raised at the user's call and says what is wrong, whichever helper found
+-- it (no server needed: a client object that never connected checks its
+-- arguments the same way).
 local redis = require("promise.redis")
 local client = require("promise.redis.client")
 local options = require("promise.redis.options")
@@ -11,6 +12,7 @@ local tx = c:multi()
 local s = redis.script("return 1")
 local done = c:multi()
 done:discard()
+local idem = redis.idempotency(c, { encode = tostring, decode = tostring })
 
 local CASES = {
   { function() redis.connect(5) end, "bad argument #1 to 'connect' (table expected, got number)" },
@@ -69,6 +71,22 @@ local CASES = {
     "bad argument #1 to 'exec' (field 'signal': AbortSignal expected, got number)" },
   { function() done:exec() end, "calling 'exec' on a transaction already executed or discarded" },
   { function() parser.new{} end, "bad argument #1 to 'new' (field 'onreply': function expected, got nil)" },
+  { function() redis.idempotency(c, 5) end, "bad argument #2 to 'idempotency' (table expected, got number)" },
+  { function() redis.idempotency(c, { ttl = "1d" }) end,
+    "bad argument #2 to 'idempotency' (field 'ttl': number expected, got string)" },
+  { function() redis.idempotency(c, { lockTtl = 0 }) end,
+    "bad argument #2 to 'idempotency' (field 'lockTtl': number in (0, 2147483647] expected, got 0)" },
+  { function() redis.idempotency(c, { lockTtl = "30s" }) end,
+    "bad argument #2 to 'idempotency' (field 'lockTtl': number expected, got string)" },
+  { function() redis.idempotency(c, { encode = 1 }) end,
+    "bad argument #2 to 'idempotency' (field 'encode': function expected, got number)" },
+  { function() redis.idempotency(c, { decode = true }) end,
+    "bad argument #2 to 'idempotency' (field 'decode': function expected, got boolean)" },
+  { function() redis.idempotency(c, { cacheErrors = "yes" }) end,
+    "bad argument #2 to 'idempotency' (field 'cacheErrors': boolean expected, got string)" },
+  { function() idem:run(1, print) end, "bad argument #1 to 'run' (string expected, got number)" },
+  { function() idem:run("k", print, { wait = -1 }) end,
+    "bad argument #3 to 'run' (field 'wait': number in [0, 2147483647] or math.huge expected, got -1)" },
 }
 
 local SELF = {
@@ -85,6 +103,7 @@ local SELF = {
   { function() c.destroy({}) end, "calling 'destroy' on bad self (RedisClient expected, got table)" },
   { function() c.quit(tx) end, "calling 'quit' on bad self (RedisClient expected, got RedisTransaction)" },
   { function() c.duplicate(5) end, "calling 'duplicate' on bad self (RedisClient expected, got number)" },
+  { function() idem.run(c, "k", print) end, "calling 'run' on bad self (RedisIdempotency expected, got RedisClient)" },
 }
 
 -- every case that does not raise `want` at this file's line, as "got"

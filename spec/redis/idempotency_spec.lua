@@ -9,20 +9,8 @@ local R = require("spec.support.redis")
 local await = Promise.await
 
 describe("redis.idempotency #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
-
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
-  end
+  local suite = R.suite()
+  local with = suite.with
 
   it("runs fn once and gives every caller decode(encode(result)), the first included", function()
     with(function(c)
@@ -159,22 +147,15 @@ local ok, err = Promise.run(function()
 end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local fifo = H.fifo()
-      local runs = { R.child(child, { srv.port, fifo.path, "a" }), R.child(child, { srv.port, fifo.path, "b" }) }
-      for _ = 1, 2 do assert.equal("ready", await(fifo:line())) end
-      await(c:rpush("go", 1, 2))
-      local results = await(Promise.all(runs))
+    suite.with_fifo(function(c, fifo)
+      local port = suite.srv.port
+      local results = R.together(c, fifo, child, { { port, fifo.path, "a" }, { port, fifo.path, "b" } })
       assert.equal("1", await(c:get("runs")))
       local out = results[1].stdout .. results[2].stdout
       local lines = H.lines(out)
       assert.equal(20, #lines)
       for i = 2, 20 do assert.equal(lines[1], lines[i]) end
       assert.matches("^1250%.?0?\t[ab]$", lines[1])   -- lua-cjson decodes numbers as floats
-      await(fifo:close())
-      await(c:close())
     end)
   end)
 end)

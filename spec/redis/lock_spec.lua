@@ -29,19 +29,16 @@ end
 ]]
 
 describe("redis.lock #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
+  local suite = R.suite()
+  local with = suite.with
 
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
+  -- starts `child` (arguments: the port, the FIFO), which writes
+  -- "<pid> <fence>" to the FIFO once it holds the lock; returns its run (a
+  -- promise of its result), its pid and that fence
+  local function holder(child, fifo)
+    local run = R.child(child, { suite.srv.port, fifo.path })
+    local pid, fence = (await(fifo:line())):match("^(%d+) (%d+)$")
+    return run, tonumber(pid), tonumber(fence)
   end
 
   describe("acquire", function()
@@ -191,17 +188,17 @@ describe("redis.lock #redis", function()
   describe("a server restarted in the middle", function()
     it("gives clear errors, believes no lost lock held, and hangs nowhere", function()
       H.run(function()
-        local c = await(redis.connect{ port = srv.port, reconnect = { minDelay = 10, maxDelay = 50 } })
+        local c = await(redis.connect{ port = suite.srv.port, reconnect = { minDelay = 10, maxDelay = 50 } })
         await(c:flushall())
         local locks = redis.lock(c, { ttl = 5000, serverTimeout = 300 })
         local a = await(locks:acquire("k"))
         local ok, err = pcall(function()
-          srv:stop()
+          suite.srv:stop()
           local down = H.rejection(locks:acquire("other"))
           assert.is_true(Promise.LockError.is(down))
           assert.equal("UNAVAILABLE", down.code)
           assert.is_true(#down.errors >= 1)
-          srv:launch()                      -- nothing persisted: the lock is gone
+          suite.srv:launch()                      -- nothing persisted: the lock is gone
           local lost = H.rejection(a:extend())
           assert.is_true(Promise.LockLostError.is(lost))
           assert.is_true(a.signal.aborted)
@@ -209,7 +206,7 @@ describe("redis.lock #redis", function()
           local b = await(locks:acquire("k"))
           assert.is_true(await(b:release()))
         end)
-        if not srv.pid then srv:launch() end
+        if not suite.srv.pid then suite.srv:launch() end
         await(c:destroy())
         if not ok then error(err, 0) end
       end)
@@ -316,17 +313,10 @@ main(function()
   await(c:close())
 end)
 ]]
-      H.run(function()
-        local c = await(redis.connect{ port = srv.port })
-        await(c:flushall())
-        local fifo = H.fifo()
-        local runs = {}
-        for i = 1, 4 do runs[i] = R.child(child, { srv.port, counter, dir .. "/log" .. i, fifo.path, i }) end
-        for _ = 1, 4 do assert.equal("ready", await(fifo:line())) end
-        await(c:rpush("go", 1, 2, 3, 4))
-        await(Promise.all(runs))
-        await(fifo:close())
-        await(c:close())
+      suite.with_fifo(function(c, fifo)
+        local argvs = {}
+        for i = 1, 4 do argvs[i] = { suite.srv.port, counter, dir .. "/log" .. i, fifo.path, i } end
+        R.together(c, fifo, child, argvs)
       end)
       local fh = assert(io.open(counter))
       local total = fh:read("a")
@@ -361,13 +351,9 @@ main(function()
   await(Promise.sleep(60000))
 end)
 ]]
-      H.run(function()
-        local c = await(redis.connect{ port = srv.port })
-        await(c:flushall())
-        local fifo = H.fifo()
-        local run = R.child(child, { srv.port, fifo.path })
-        local pid, fence = (await(fifo:line())):match("^(%d+) (%d+)$")
-        uv.kill(tonumber(pid), "sigkill")
+      suite.with_fifo(function(c, fifo)
+        local run, pid, fence = holder(child, fifo)
+        uv.kill(pid, "sigkill")
         assert.equal("SIGKILL", await(run).signal)
         local t1 = uv.hrtime()
         local left = await(c:pttl("k"))
@@ -376,10 +362,8 @@ end)
         assert.equal("LOCKED", H.rejection(locks:acquire("k")).code)
         local lock = await(locks:acquire("k", { wait = 30000 }))
         assert.is_true(H.elapsed_ms(t1) >= left - 1, "acquired before the ttl passed")
-        assert.is_true(lock.fence > tonumber(fence))
+        assert.is_true(lock.fence > fence)
         assert.is_true(await(lock:release()))
-        await(fifo:close())
-        await(c:close())
       end)
     end)
 
@@ -409,18 +393,13 @@ main(function()
   await(c:close())
 end)
 ]]
-      H.run(function()
-        local c = await(redis.connect{ port = srv.port })
-        await(c:flushall())
-        local fifo = H.fifo()
-        local run = R.child(child, { srv.port, fifo.path })
-        local pid, fence = (await(fifo:line())):match("^(%d+) (%d+)$")
-        pid = tonumber(pid)
+      suite.with_fifo(function(c, fifo)
+        local run, pid, fence = holder(child, fifo)
         uv.kill(pid, "sigstop")
         local ok, err = pcall(function()
           local locks = redis.lock(c, { ttl = 10000, retryDelay = 20, retryJitter = 20 })
           local lock = await(locks:acquire("k", { wait = 30000 }))
-          assert.is_true(lock.fence > tonumber(fence))
+          assert.is_true(lock.fence > fence)
           await(c:hset("storage", "fence", lock.fence, "value", "new holder"))
           uv.kill(pid, "sigcont")
           local r = await(run)
@@ -435,10 +414,8 @@ end)
           uv.kill(pid, "sigcont")
           uv.kill(pid, "sigkill")
           pcall(await, run)
+          error(err, 0)
         end
-        await(fifo:close())
-        await(c:close())
-        if not ok then error(err, 0) end
       end)
     end)
   end)

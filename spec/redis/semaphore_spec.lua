@@ -9,20 +9,8 @@ local R = require("spec.support.redis")
 local await = Promise.await
 
 describe("redis.semaphore #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
-
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
-  end
+  local suite = R.suite()
+  local with = suite.with
 
   it("gives up to limit permits, refuses more, and frees one on release", function()
     with(function(c)
@@ -125,18 +113,11 @@ local ok, err = Promise.run(function()
 end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local fifo = H.fifo()
-      local runs = {}
-      for i = 1, 3 do runs[i] = R.child(child, { srv.port, dir .. "/log" .. i, fifo.path }) end
-      for _ = 1, 3 do assert.equal("ready", await(fifo:line())) end
-      await(c:rpush("go", 1, 2, 3))
-      await(Promise.all(runs))
+    suite.with_fifo(function(c, fifo)
+      local argvs = {}
+      for i = 1, 3 do argvs[i] = { suite.srv.port, dir .. "/log" .. i, fifo.path } end
+      R.together(c, fifo, child, argvs)
       assert.equal(0, await(c:exists("pool")))
-      await(fifo:close())
-      await(c:close())
     end)
     local events = {}
     for i = 1, 3 do

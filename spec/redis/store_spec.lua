@@ -18,20 +18,8 @@ local function limiter(store, opts)
 end
 
 describe("redis.store #redis", function()
-  local srv
-  setup(function() srv = R.start() end)
-  teardown(function() if srv then srv:destroy() end end)
-
-  local function with(fn)
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local ok, err = pcall(fn, c)
-      await(c:close())
-      if not ok then error(err, 0) end
-    end)
-    assert.same({}, H.active_handles_after_turn())
-  end
+  local suite = R.suite()
+  local with = suite.with
 
   it("sliding: admits limit starts per interval, FIFO, then lets the key expire", function()
     with(function(c)
@@ -138,21 +126,13 @@ end)
 if not ok then io.stderr:write(tostring(err), "\n") os.exit(1) end
 ]]
     local outs
-    H.run(function()
-      local c = await(redis.connect{ port = srv.port })
-      await(c:flushall())
-      local fifo = H.fifo()
-      local runs = {}
-      for i = 1, 3 do runs[i] = R.child(child, { srv.port, fifo.path }) end
-      for _ = 1, 3 do assert.equal("ready", await(fifo:line())) end
-      await(c:rpush("go", 1, 2, 3))
-      outs = await(Promise.all(runs))
+    suite.with_fifo(function(c, fifo)
+      local argv = { suite.srv.port, fifo.path }
+      outs = R.together(c, fifo, child, { argv, argv, argv })
       local left = await(c:pttl("shared"))
       assert.is_true(left <= 1000)
       await(Promise.sleep(1100))
       assert.equal(0, await(c:exists("shared")))
-      await(fifo:close())
-      await(c:close())
     end)
     local times = {}
     for _, r in ipairs(outs) do

@@ -2,6 +2,9 @@
 --   local R = require("spec.support.redis")
 --   local srv = R.start()        -- srv.port, srv.path (Unix socket), srv.url
 --   ... srv:stop()               -- always, from a teardown/finally
+-- or, inside a describe block, one server for the whole block:
+--   local suite = R.suite()      -- suite.srv once the block's setup has run
+--   suite.with(function(client) ... end)    -- or suite.with_fifo(fn(client, fifo))
 -- Listens only on 127.0.0.1 (a free port) and on a socket in a fresh temp
 -- directory, persists nothing (--save "" --appendonly no), and is stopped
 -- by pid: no process outlives the spec.
@@ -127,6 +130,68 @@ function R.start(extra)
   local s = setmetatable({ dir = dir, path = dir .. "/redis.sock", port = freeport(), extra = extra }, Server)
   s.url = ("redis://127.0.0.1:%d"):format(s.port)
   return s:launch()
+end
+
+--- Runs the children `src` with the arguments `argvs[i]` (R.child), waits
+--- until each has written "ready" to `fifo` (an `H.fifo()`), then pushes
+--- one item per child to the list "go", which each child pops (BLPOP) to
+--- start: all start together. Resolves to their results, in order.
+--- Awaits: call it from an async function.
+---@param c table a client
+---@param fifo table
+---@param src string
+---@param argvs (string|number)[][]
+---@return table[]
+function R.together(c, fifo, src, argvs)
+  local Promise = require("promise")
+  local await = Promise.await
+  local runs, go = {}, {}
+  for i, argv in ipairs(argvs) do
+    runs[i] = R.child(src, argv)
+    go[i] = i
+  end
+  local assert = require("luassert")
+  for _ = 1, #argvs do assert.equal("ready", await(fifo:line())) end
+  await(c:rpush("go", table.unpack(go)))
+  return await(Promise.all(runs))
+end
+
+--- For a describe block: one server for the whole block (started by the
+--- block's `setup`, destroyed by its `teardown`), in `S.srv`, and:
+--- * `S.with(fn)` runs `fn(client)` in `H.run` with a fresh client of an
+---   emptied server (FLUSHALL), closes the client whatever happens, and
+---   asserts no luv handle is left alive after the turn;
+--- * `S.with_fifo(fn)` runs `fn(client, fifo)` the same way, with a fresh
+---   `H.fifo()` for child processes to report on (closed afterwards), and
+---   no handle check (the multi-process specs).
+---@return { srv: table?, with: fun(fn: fun(client: table)), with_fifo: fun(fn: fun(client: table, fifo: table)) }
+function R.suite()
+  local busted = require("busted")
+  local assert = require("luassert")
+  local H = require("spec.support.helpers")
+  local S = {}
+  busted.setup(function() S.srv = R.start() end)
+  busted.teardown(function() if S.srv then S.srv:destroy() end end)
+  -- fn(client, fifo?) in H.run; the client (and fifo) closed whatever happens
+  local function session(fn, withfifo)
+    local Promise = require("promise")
+    local redis = require("promise.redis")
+    H.run(function()
+      local c = Promise.await(redis.connect{ port = S.srv.port })
+      Promise.await(c:flushall())
+      local fifo = withfifo and H.fifo() or nil
+      local ok, err = pcall(fn, c, fifo)
+      if fifo then Promise.await(fifo:close()) end
+      Promise.await(c:close())
+      if not ok then error(err, 0) end
+    end)
+  end
+  function S.with(fn)
+    session(fn, false)
+    assert.same({}, H.active_handles_after_turn())
+  end
+  function S.with_fifo(fn) session(fn, true) end
+  return S
 end
 
 return R

@@ -42,8 +42,17 @@ return redis.call("GET", KEYS[1])
 local M = {}
 M.scripts = { CLAIM = CLAIM, FINISH = FINISH }
 
-local DEFAULTS = { ttl = 86400000, lockTtl = 30000, wait = huge, retryDelay = 50, retryJitter = 50,
-  driftFactor = 0.01, prefix = "idempotency:", cacheErrors = false }
+-- the options every coordination object has (checked by quorum.options)
+local DEFAULTS = { ttl = 86400000, wait = huge, retryDelay = 50, retryJitter = 50,
+  driftFactor = 0.01, prefix = "idempotency:" }
+
+-- the options only idempotency has
+local OWN = util.schema({
+  { "lockTtl", "ms", positive = true, default = 30000 },
+  { "encode", "function" },
+  { "decode", "function" },
+  { "cacheErrors", "boolean", default = false },
+})
 
 local KIND = {
   what = "idempotency key", class = "RedisLock", busy = "is being run by another caller", fenced = false,
@@ -151,7 +160,7 @@ end)
 ---@return Promise
 function Idempotency:run(key, fn, opts)
   if type(self) ~= "table" or getmetatable(self) ~= Idempotency then
-    error(("calling 'run' on bad self (RedisIdempotency expected, got %s)"):format(util.typename(self)), 2)
+    util.selferror("run", "RedisIdempotency", self)
   end
   if type(key) ~= "string" then util.argerror(1, "run", "string", key) end
   if not util.is_callable(fn) then util.argerror(2, "run", "function", fn) end
@@ -173,20 +182,8 @@ function M.new(client, opts)
   end
   local cfg = quorum.options(opts, 2, "idempotency", DEFAULTS)
   cfg.signal = nil
-  opts = opts or {}
-  if opts.lockTtl ~= nil then
-    local problem = util.msproblem(opts.lockTtl, false, true)
-    if problem then error(("bad argument #2 to 'idempotency' (field 'lockTtl': %s)"):format(problem), 2) end
-    cfg.lockTtl = opts.lockTtl
-  end
-  for _, k in ipairs({ "encode", "decode" }) do
-    if opts[k] ~= nil and not util.is_callable(opts[k]) then
-      error(("bad argument #2 to 'idempotency' (field '%s': function expected, got %s)")
-        :format(k, util.typename(opts[k])), 2)
-    end
-    cfg[k] = opts[k]
-  end
-  if opts.cacheErrors ~= nil then cfg.cacheErrors = opts.cacheErrors and true or false end
+  local own = util.checkopts("idempotency", 2, opts, OWN)
+  for _, f in ipairs(OWN.fields) do cfg[f[1]] = own[f[1]] end
   if not (cfg.encode and cfg.decode) then
     local ok, cjson = pcall(require, "cjson")
     if not ok then

@@ -16,14 +16,15 @@
 ---
 --- Both keys expire when the window (or the bucket's refill) is over, so
 --- nothing is kept for ever and nobody is locked out. Waiters of one
---- process queue FIFO; only the head asks the server, and it asks again
---- after the wait the script reported (a timer on the library's clock),
---- never by polling.
+--- process queue FIFO (waiters.lua); only the head asks the server, and it
+--- asks again after the wait the script reported (a timer on the library's
+--- clock), never by polling.
 
 local Promise = require("promise")
 local util = require("promise.util")
 local quorum = require("promise.redis.quorum")
 local redis_script = require("promise.redis.script")
+local waiters = require("promise.redis.waiters")
 
 local type, error, tostring, setmetatable, getmetatable, rawget, ipairs, pack, unpack, huge =
   type, error, tostring, setmetatable, getmetatable, rawget, ipairs, table.pack, table.unpack, math.huge
@@ -136,71 +137,6 @@ local function ask(st, cost, take)
   return st.client:eval(SLIDING, { st.key }, { st.limit, st.interval, cost, st.id .. st.seq, take and 1 or 0 })
 end
 
-local function unlink(st, w)
-  for i = 1, #st.queue do
-    if st.queue[i] == w then table.remove(st.queue, i) break end
-  end
-  st.count = #st.queue
-end
-
-local process
-
---- Serves the head: asks the server once; admitted -> next head, else a
---- timer for the wait the script reported. One request in flight at most.
-function process(st)
-  local w = st.queue[1]
-  if not w or st.busy or st.timer then return end
-  st.busy = true
-  ask(st, w.cost, true):next(function(r)
-    st.busy = false
-    if st.queue[1] ~= w then return process(st) end   -- left (abort, clear): its units are spent
-    if r[1] == 0 then
-      unlink(st, w)
-      st.lastStart = r[2]
-      w.admit()
-      return process(st)
-    end
-    st.timer = Promise.setTimeout(function()
-      st.timer = nil
-      process(st)
-    end, r[1])
-  end, function(err)
-    st.busy = false
-    if st.queue[1] == w then
-      unlink(st, w)
-      w.reject(err)
-    end
-    process(st)
-  end)
-end
-
-local function enqueue(st, cost, signal, admit, reject)
-  if signal and signal.aborted then return reject(signal.reason) end
-  if st.count >= st.maxQueue then
-    return reject(Promise.QueueFullError(("rate limiter queue is full (maxQueue = %s)")
-      :format(tostring(st.maxQueue))))
-  end
-  local w = { cost = cost, admit = admit, reject = reject }
-  if signal then
-    local unsub
-    unsub = signal:onAbort(function(reason)
-      local head = st.queue[1] == w
-      unlink(st, w)
-      reject(reason)
-      if head and st.timer then   -- the next one may start sooner
-        Promise.clearTimeout(st.timer)
-        st.timer = nil
-        process(st)
-      end
-    end)
-    w.admit = function() unsub(); admit() end
-    w.reject = function(e) unsub(); reject(e) end
-  end
-  st.queue[#st.queue + 1] = w
-  st.count = #st.queue
-  process(st)
-end
-
 --- A promise fulfilled (with nil) when `cost` units may start, counted in
 --- Redis across every process sharing the key. FIFO within the process.
 ---@param cost number?
@@ -219,7 +155,7 @@ function methods.acquire(self, cost, opts)
     end
   end
   local p, resolve, reject = Promise.withResolvers()
-  enqueue(st, cost, signal, function() resolve(nil) end, reject)
+  waiters.enqueue(st, cost, signal, function() resolve(nil) end, reject)
   return p
 end
 
@@ -244,10 +180,7 @@ end
 function methods.clear(self, reason)
   local st = checkself(self, "clear")
   if reason == nil then reason = Promise.AbortError("rate limiter queue cleared") end
-  local q = st.queue
-  st.queue, st.count = {}, 0
-  if st.timer then Promise.clearTimeout(st.timer); st.timer = nil end
-  for _, w in ipairs(q) do w.reject(reason) end
+  waiters.clear(st, reason)
 end
 
 RL.__index = function(self, key)
@@ -265,7 +198,7 @@ RL.__call = function(self, fn, ...)
   if not util.is_callable(fn) then util.argerror(1, "ratelimiter", "function", fn) end
   local p, resolve, reject = Promise.withResolvers()
   local args = pack(...)
-  enqueue(st, 1, nil, function() resolve(Promise.try(fn, unpack(args, 1, args.n))) end, reject)
+  waiters.enqueue(st, 1, nil, function() resolve(Promise.try(fn, unpack(args, 1, args.n))) end, reject)
   return p
 end
 
@@ -301,7 +234,7 @@ function Store:ratelimiter(opts)
   local burst = strategy == "token" and (opts.burst or opts.limit) or nil
   local st = { client = self._client, key = self.key, strategy = strategy, limit = opts.limit,
     interval = opts.interval, burst = burst, capacity = burst or opts.limit, maxQueue = opts.maxQueue or huge,
-    queue = {}, count = 0, seq = 0, id = quorum.token() .. ":", busy = false }
+    queue = {}, count = 0, seq = 0, id = quorum.token() .. ":", busy = false, ask = ask }
   return setmetatable({ _st = st }, RL)
 end
 
