@@ -47,7 +47,7 @@ end
 
 local function checklock(self, fname)
   if type(self) ~= "table" or getmetatable(self) ~= Lock then
-    error(("calling '%s' on bad self (RedisLock expected, got %s)"):format(fname, util.typename(self)), 3)
+    util.selferror(fname, "RedisLock", self, 3)
   end
 end
 

@@ -23,7 +23,7 @@ local quorum = require("promise.redis.quorum")
 local lease = require("promise.redis.lease")
 local util = require("promise.util")
 
-local type, error, setmetatable, getmetatable = type, error, setmetatable, getmetatable
+local type, setmetatable, getmetatable = type, setmetatable, getmetatable
 
 --- KEYS[1] the lock, KEYS[2] its fence counter; ARGV[1] token, ARGV[2] ttl.
 --- Returns the new fence, or nil when the lock is held.
@@ -86,13 +86,13 @@ local ALLOWED = { ttl = true, wait = true, retryDelay = true, retryJitter = true
 
 local function checkself(self, fname)
   if type(self) ~= "table" or getmetatable(self) ~= Locks then
-    error(("calling '%s' on bad self (RedisLocks expected, got %s)"):format(fname, util.typename(self)), 3)
+    util.selferror(fname, "RedisLocks", self, 3)
   end
 end
 
 local function checkkey(key, fname)
   if type(key) ~= "string" and type(key) ~= "number" then
-    error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, util.typename(key)), 3)
+    util.badarg(1, fname, "string expected, got " .. util.typename(key), 3)
   end
 end
 

@@ -11,8 +11,8 @@ local Promise = require("promise")
 local util = require("promise.util")
 local uv = require("luv")
 
-local type, error, ipairs, pairs, setmetatable, format, byte, floor, huge =
-  type, error, ipairs, pairs, setmetatable, string.format, string.byte, math.floor, math.huge
+local type, ipairs, pairs, setmetatable, format, byte, floor, huge =
+  type, ipairs, pairs, setmetatable, string.format, string.byte, math.floor, math.huge
 
 local M = {}
 
@@ -29,14 +29,13 @@ end
 function M.clients(clients, fname)
   if has_eval(clients) then return { clients } end
   if type(clients) ~= "table" or #clients == 0 then
-    error(("bad argument #1 to '%s' (RedisClient or list of RedisClient expected, got %s)")
-      :format(fname, type(clients) == "table" and "empty table" or util.typename(clients)), 3)
+    util.badarg(1, fname, "RedisClient or list of RedisClient expected, got "
+      .. (type(clients) == "table" and "empty table" or util.typename(clients)), 3)
   end
   local list = {}
   for i, c in ipairs(clients) do
     if not has_eval(c) then
-      error(("bad argument #1 to '%s' (element %d: RedisClient expected, got %s)")
-        :format(fname, i, util.typename(c)), 3)
+      util.badarg(1, fname, ("element %d: RedisClient expected, got %s"):format(i, util.typename(c)), 3)
     end
     list[i] = c
   end

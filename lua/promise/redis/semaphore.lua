@@ -15,7 +15,7 @@ local quorum = require("promise.redis.quorum")
 local redis_script = require("promise.redis.script")
 local util = require("promise.util")
 
-local type, error, setmetatable, getmetatable, tostring = type, error, setmetatable, getmetatable, tostring
+local type, setmetatable, getmetatable, tostring = type, setmetatable, getmetatable, tostring
 
 --- The server's time in ms, then the expired holders dropped. Shared head
 --- of the scripts below.
@@ -71,7 +71,7 @@ local ALLOWED = { ttl = true, wait = true, retryDelay = true, retryJitter = true
 
 local function checkself(self, fname)
   if type(self) ~= "table" or getmetatable(self) ~= Semaphore then
-    error(("calling '%s' on bad self (RedisSemaphore expected, got %s)"):format(fname, util.typename(self)), 3)
+    util.selferror(fname, "RedisSemaphore", self, 3)
   end
 end
 
@@ -109,8 +109,8 @@ function M.new(clients, key, limit, opts)
   local list = quorum.clients(clients, "semaphore")
   if type(key) ~= "string" then util.argerror(2, "semaphore", "string", key) end
   if math.type(limit) ~= "integer" or limit < 1 then
-    error(("bad argument #3 to 'semaphore' (positive integer expected, got %s)")
-      :format(type(limit) == "number" and tostring(limit) or util.typename(limit)), 2)
+    util.badarg(3, "semaphore", "positive integer expected, got "
+      .. (type(limit) == "number" and tostring(limit) or util.typename(limit)))
   end
   local cfg = quorum.options(opts, 4, "semaphore", lock.DEFAULTS)
   cfg.signal = nil

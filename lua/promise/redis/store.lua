@@ -107,7 +107,7 @@ local methods = {}
 
 local function checkself(self, fname)
   if type(self) ~= "table" or getmetatable(self) ~= RL then
-    error(("calling '%s' on bad self (rate limiter expected, got %s)"):format(fname, util.typename(self)), 3)
+    util.selferror(fname, "rate limiter", self, 3)
   end
   return self._st
 end
@@ -115,15 +115,14 @@ end
 local function checkcost(st, cost, fname)
   if cost == nil then return 1 end
   if math.type(cost) ~= "integer" and not (st.strategy == "token" and type(cost) == "number") then
-    error(("bad argument #1 to '%s' (%s expected, got %s)"):format(fname,
-      st.strategy == "token" and "number" or "integer", util.typename(cost)), 3)
+    util.badarg(1, fname, (st.strategy == "token" and "number" or "integer") .. " expected, got "
+      .. util.typename(cost), 3)
   end
   if cost ~= cost or cost < 0 then
-    error(("bad argument #1 to '%s' (non-negative cost expected, got %s)"):format(fname, tostring(cost)), 3)
+    util.badarg(1, fname, "non-negative cost expected, got " .. tostring(cost), 3)
   end
   if cost > st.capacity then
-    error(("bad argument #1 to '%s' (cost %s exceeds the capacity %s)")
-      :format(fname, tostring(cost), tostring(st.capacity)), 3)
+    util.badarg(1, fname, ("cost %s exceeds the capacity %s"):format(tostring(cost), tostring(st.capacity)), 3)
   end
   return cost
 end
@@ -150,8 +149,7 @@ function methods.acquire(self, cost, opts)
     if type(opts) ~= "table" then util.argerror(2, "acquire", "table", opts) end
     signal = opts.signal
     if signal ~= nil and not Promise.AbortSignal.is(signal) then
-      error(("bad argument #2 to 'acquire' (field 'signal': AbortSignal expected, got %s)")
-        :format(util.typename(signal)), 2)
+      util.badarg(2, "acquire", "field 'signal': AbortSignal expected, got " .. util.typename(signal))
     end
   end
   local p, resolve, reject = Promise.withResolvers()
@@ -219,13 +217,12 @@ function Store:ratelimiter(opts)
   local strategy = opts.strategy or "sliding"
   for _, k in ipairs({ "limit", "interval" }) do
     if not positive(opts[k]) then
-      error(("bad argument #1 to 'ratelimiter' (field '%s': positive number expected, got %s)")
-        :format(k, util.typename(opts[k])), 2)
+      util.badarg(1, "ratelimiter", ("field '%s': positive number expected, got %s"):format(k, util.typename(opts[k])))
     end
   end
   if strategy ~= "sliding" and strategy ~= "token" then
-    error(("bad argument #1 to 'ratelimiter' (field 'strategy': \"sliding\" or \"token\" expected, got %s)")
-      :format(tostring(strategy)), 2)
+    util.badarg(1, "ratelimiter",
+      ("field 'strategy': \"sliding\" or \"token\" expected, got %s"):format(tostring(strategy)))
   end
   if strategy == "sliding" and math.type(opts.limit) ~= "integer" then
     error("bad argument #1 to 'ratelimiter' (field 'limit': integer expected with a Redis store and \"sliding\")",
