@@ -14,7 +14,7 @@ local redis = require("promise.redis")
 local redisServer = require("examples.support.redis_server")
 
 local async, await = Promise.async, Promise.await
-local TTL = 300  -- ms
+local TTL = 1000  -- ms (long enough that the second request is a hit even on a loaded machine)
 
 ---------------------------------------------------------------- the backend
 
