@@ -17,6 +17,7 @@
 local uv = require("luv")
 local util = require("promise.util")
 local heap = require("promise.loop.heap")
+local dbg = require("promise.debug")
 
 local type, select, setmetatable, getmetatable = type, select, setmetatable, getmetatable
 local pack = table.pack
@@ -128,6 +129,12 @@ local function schednow(s)
   return realnow()
 end
 
+-- for Promise.debug.handles(): active, keeps the loop alive, what
+local function timerinfo(t)
+  return t[NEXT] and true or false, not t[UNREFED] and not t[SCHED],
+    ("(%s ms%s)"):format(t[DELAY], t[SCHED] and ", fake clock" or "")
+end
+
 --- A new pending timer of scheduler `s`; `rep` is true for an interval.
 local function newtimer(s, fn, ms, rep, args)
   local t
@@ -143,6 +150,7 @@ local function newtimer(s, fn, ms, rep, args)
   -- already ref'd: the usual case when timers are created in a row)
   local armed = L.armed
   if not (armed and armed <= t[DEADLINE] and L.uvrefed) then changed(s) end
+  if dbg.tracking then dbg.track(t, rep and "interval" or "timeout", timerinfo) end
   return t
 end
 
@@ -289,6 +297,7 @@ function M.sleep(ms, opts)
     resolve(value)
   end, delay(ms), false, nil)
   if ref == false then t:unref() end
+  if dbg.tracking then dbg.waitingFor(p, ("a timer (%s ms)"):format(t[DELAY])) end
   if signal then
     unsubscribe = signal:onAbort(function(reason)
       cleartimer(t)
