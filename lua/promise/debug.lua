@@ -269,10 +269,14 @@ function M.explain(p)
     if not w or seen[w.promise] then break end
     seen[w.promise] = true
     p, rec = w.promise, records[w.promise]
-    parts[#parts + 1] = (" %s%s a promise created at %s"):format(HOW[w.kind] or w.kind,
-      w.where and (" (at " .. w.where .. ")") or "", rec and rec.site or "?")
-    parts[#parts + 1] = ","
-    parts[#parts + 1] = " which"
+    -- a step inside the library (an await in net's readLine) says nothing
+    -- the reader can use: skip it, what it waits for comes next
+    if not (w.where and LIBDIR and w.where:sub(1, #LIBDIR - 1) == LIBDIR:sub(2)) then
+      parts[#parts + 1] = (" %s%s a promise created at %s"):format(HOW[w.kind] or w.kind,
+        w.where and (" (at " .. w.where .. ")") or "", rec and rec.site or "?")
+      parts[#parts + 1] = ","
+      parts[#parts + 1] = " which"
+    end
   end
   if parts[#parts] == " which" then parts[#parts], parts[#parts - 1] = nil, nil end
   return concat(parts)
