@@ -109,6 +109,26 @@ describe("Promise.debug with timers, sockets and children", function()
     assert.same({}, D.handles())
   end)
 
+  it("track checks its arguments, and lists what its info function says is active", function()
+    assert.has_error(function() D.track(nil, "x", noop) end,
+      "bad argument #1 to 'track' (table or userdata expected, got nil)")
+    assert.has_error(function() D.track({}, 5, noop) end,
+      "bad argument #2 to 'track' (string expected, got number)")
+    assert.has_error(function() D.track({}, "x", "f") end,
+      "bad argument #3 to 'track' (function expected, got string)")
+    assert.has_error(function() D.track({}, "x", noop, 1) end,
+      "bad argument #4 to 'track' (string or nil expected, got number)")
+    D.enable()
+    local conn = { open = true }
+    D.track(conn, "connection", function(c) return c.open, false, "to db" end, "db.lua:3")
+    D.track({}, "broken", function() error("boom") end)
+    local list = D.handles()
+    assert.equal(1, #list)
+    assert.equal("connection to db, created at db.lua:3, does not keep the loop alive", list[1].description)
+    conn.open = false
+    assert.same({}, D.handles())
+  end)
+
   it("registers nothing while tracking is off", function()
     local t = Promise.setTimeout(noop, 10)
     D.enable()

@@ -302,6 +302,11 @@ end
 ---@param info fun(obj: table): boolean, boolean, string
 ---@param at string? the site that made it (default: the caller's)
 function M.track(obj, kind, info, at)
+  local t = type(obj)
+  if t ~= "table" and t ~= "userdata" then argerror(1, "track", "table or userdata", obj) end
+  if type(kind) ~= "string" then argerror(2, "track", "string", kind) end
+  if not is_callable(info) then argerror(3, "track", "function", info) end
+  if at ~= nil and type(at) ~= "string" then argerror(4, "track", "string or nil", at) end
   if not options then return end
   seq = seq + 1
   handles[obj] = { kind = kind, info = info, site = at or site(1), seq = seq, t = now() }
