@@ -109,6 +109,20 @@ describe("Promise.debug with timers, sockets and children", function()
     assert.same({}, D.handles())
   end)
 
+  it("site gives the caller's line, or further up; checks its level", function()
+    local function here(level)
+      local at = D.site(level); return at
+    end
+    assert.equal(THIS .. ":" .. line(2), (here():gsub("^%./", "")))
+    assert.equal(THIS .. ":" .. line(), (here(2):gsub("^%./", "")))
+    assert.is_nil(D.site(math.tointeger(2 ^ 53)))
+    assert.is_nil(D.site(math.maxinteger))
+    assert.has_error(function() D.site(2 ^ 53) end,
+      "bad argument #1 to 'site' (non-negative integer or nil expected, got number)")
+    assert.has_error(function() D.site(-1) end,
+      "bad argument #1 to 'site' (non-negative integer or nil expected, got number)")
+  end)
+
   it("track checks its arguments, and lists what its info function says is active", function()
     assert.has_error(function() D.track(nil, "x", noop) end,
       "bad argument #1 to 'track' (table or userdata expected, got nil)")

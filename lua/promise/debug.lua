@@ -63,7 +63,21 @@ local function site(level)
   end
   return nil
 end
-M.site = site
+
+--- "file:line" of the first Lua frame outside this library, from the
+--- function that called `site` (`level` 1, the default; 2 its caller, as
+--- for `error`) up, or nil.
+---@param level integer? a non-negative integer
+---@return string?
+function M.site(level)
+  if level == nil then level = 1 end
+  if math.type(level) ~= "integer" or level < 0 then
+    argerror(1, "site", "non-negative integer or nil", level)
+  end
+  if level > 1000000 then return nil end  -- no stack is that deep (and no overflow)
+  local at = site(level + 1)  -- not a tail call: this frame counts
+  return at
+end
 
 ------------------------------------------------------------------ tracking
 
