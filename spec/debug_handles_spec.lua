@@ -172,6 +172,10 @@ describe("Promise.debug with timers, sockets and children", function()
           await(s:read())
         end))
         server.handle:unref()
+        if D.tracking then  -- the server, unref'd: listed, keeps nothing alive
+          local list = D.handles()
+          assert.same({ "server", false }, { list[1].kind, list[1].keepsAlive })
+        end
         at.all = line() + 1
         await(Promise.all{ fetch(server.port), Promise.resolve(1) })
       end)

@@ -105,12 +105,14 @@ end
 
 -- for Promise.debug.handles(): active, keeps the loop alive, what
 local function sockinfo(s)
-  return not s._closed, s._reading,
+  local open = not s._closed
+  return open, open and s._reading and s.handle:has_ref(),
     ("%s:%s -> %s:%s"):format(s.localAddress, s.localPort, s.remoteAddress, s.remotePort)
 end
 
 local function serverinfo(server)
-  return not server._closing, true, ("%s:%s"):format(server.address, server.port)
+  local open = not server._closing
+  return open, open and server.handle:has_ref(), ("%s:%s"):format(server.address, server.port)
 end
 
 local function newsocket(h)

@@ -391,7 +391,9 @@ local function childname(run)
 end
 
 local function childinfo(run)
-  return not run.settled, true, childname(run)
+  local proc = run.proc
+  local alive = not run.exited and proc ~= nil and not proc:is_closing() and proc:has_ref()
+  return not run.settled, alive, childname(run)
 end
 
 ---@class promise.process.ExecOptions
