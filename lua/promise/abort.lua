@@ -18,6 +18,7 @@
 
 local errors = require("promise.errors")
 local util = require("promise.util")
+local dbg = require("promise.debug")
 
 local type, error, setmetatable, getmetatable, rawget, pairs, xpcall, tostring, sort =
   type, error, setmetatable, getmetatable, rawget, pairs, xpcall, tostring, table.sort
@@ -34,6 +35,7 @@ local M = {}
 ---@field private _pinned table?     strong set: dependents that have listeners
 ---@field private _sources table?    weak-keyed set of source signals (dependents only)
 ---@field private _seq integer       creation order, to abort dependents in order
+---@field private _warned boolean?   MaxListenersExceededWarning was emitted for it
 local Signal = {}
 Signal.__index = Signal
 Signal.__name = "AbortSignal"
@@ -153,6 +155,14 @@ end
 
 local function noop() end
 
+-- Node's MaxListenersExceededWarning, once per signal (and per site)
+local function toomany(sig)
+  sig._warned = true
+  dbg.warn("MaxListenersExceededWarning", ("possible AbortSignal leak: %d abort listeners " ..
+    "added to one signal (Promise.debug.maxListeners is %d); unsubscribe the ones you no " ..
+    "longer need"):format(sig._nlisteners, dbg.maxListeners), dbg.site(2))
+end
+
 --- Registers `fn(reason)` to run once when the signal aborts. Does nothing
 --- on an already aborted signal. Returns a function that unsubscribes `fn`.
 ---@param self promise.AbortSignal
@@ -171,6 +181,10 @@ function Signal.onAbort(self, fn)
   self._tail = rec
   self._nlisteners = self._nlisteners + 1
   if self._nlisteners == 1 then set_pinned(self, true) end
+  local max = dbg.maxListeners
+  if type(max) == "number" and self._nlisteners > max and max > 0 and not self._warned then
+    toomany(self)
+  end
   return function()
     if rec.removed then return end
     rec.removed = true

@@ -281,8 +281,20 @@ local function finish(self, rec, kind, v)
   elseif kind ~= "ignored" and self._fallback then
     rec.resolve(run_fallback(self, v, rec.args))
   else
-    rec.reject(v)
+    local w = rec.work  -- its own rejection, with its async trace, when v is its reason
+    local wstate, reason
+    if w then wstate, reason = w:state() end
+    if wstate == "rejected" and rawequal(reason, v) then rec.resolve(w) else rec.reject(v) end
   end
+end
+
+-- Calls `fn(...)`; its promise is linked to the call's `p`, so that an
+-- async trace through it reads one line for the breaker (linked now:
+-- Promise.try adopts it only a microtask later).
+local function calllinked(p, fn, ...)
+  local res = fn(...)
+  if Promise.is(res) then Promise.debug.awaitedIn(res, p, "a Promise.breaker call") end
+  return res
 end
 
 --- Calls `fn(...)` through the breaker. Returns a promise of its result;
@@ -342,7 +354,9 @@ function Breaker:call(fn, ...)
           ms == floor(ms) and ("%d"):format(ms) or tostring(ms))))
     end, ms)
   end
-  Promise.try(fn, ...):next(function(v)
+  local work = Promise.try(calllinked, p, fn, ...)
+  rec.work = work
+  work:next(function(v)
     finish(self, rec, "success", v)
   end, function(e)
     finish(self, rec, "failure", e)

@@ -34,6 +34,12 @@ local M = {}
 --- listeners; changing it affects the next registration.
 M.maxListeners = 10
 
+--- True while tracking is on (between `enable()` and `disable()`). The
+--- library's modules test it before building what they register
+--- (`waitingFor`, `track`), so tracking costs nothing when it is off.
+--- Read-only: set it through `enable` / `disable`.
+M.tracking = false
+
 ------------------------------------------------------------------ sites
 
 -- the directory of this library's Lua files, as a chunk source prefix
@@ -57,11 +63,26 @@ local function site(level)
   end
   return nil
 end
-M.site = site
+
+--- "file:line" of the first Lua frame outside this library, from the
+--- function that called `site` (`level` 1, the default; 2 its caller, as
+--- for `error`) up, or nil.
+---@param level integer? a non-negative integer
+---@return string?
+function M.site(level)
+  if level == nil then level = 1 end
+  if math.type(level) ~= "integer" or level < 0 then
+    argerror(1, "site", "non-negative integer or nil", level)
+  end
+  if level > 1000000 then return nil end  -- no stack is that deep (and no overflow)
+  local at = site(level + 1)  -- not a tail call: this frame counts
+  return at
+end
 
 ------------------------------------------------------------------ tracking
 
 local records = setmetatable({}, { __mode = "k" })  -- promise -> record
+local handles = setmetatable({}, { __mode = "k" })  -- timer, socket... -> record
 local seq = 0
 local options = nil  -- the options of enable(), nil when off
 
@@ -108,8 +129,10 @@ function M.enable(opts)
   end
   if not options then  -- a new session: forget the last one's promises
     records = setmetatable({}, { __mode = "k" })
+    handles = setmetatable({}, { __mode = "k" })
   end
   options = { longTraces = long == true }
+  M.tracking = true
   core.debughooks(oncreate, options.longTraces and ondescribe or nil)
 end
 
@@ -118,6 +141,7 @@ end
 --- collected).
 function M.disable()
   options = nil
+  M.tracking = false
   core.debughooks(nil, nil)
 end
 
@@ -259,10 +283,14 @@ function M.explain(p)
     if not w or seen[w.promise] then break end
     seen[w.promise] = true
     p, rec = w.promise, records[w.promise]
-    parts[#parts + 1] = (" %s%s a promise created at %s"):format(HOW[w.kind] or w.kind,
-      w.where and (" (at " .. w.where .. ")") or "", rec and rec.site or "?")
-    parts[#parts + 1] = ","
-    parts[#parts + 1] = " which"
+    -- a step inside the library (an await in net's readLine) says nothing
+    -- the reader can use: skip it, what it waits for comes next
+    if not (w.where and LIBDIR and w.where:sub(1, #LIBDIR - 1) == LIBDIR:sub(2)) then
+      parts[#parts + 1] = (" %s%s a promise created at %s"):format(HOW[w.kind] or w.kind,
+        w.where and (" (at " .. w.where .. ")") or "", rec and rec.site or "?")
+      parts[#parts + 1] = ","
+      parts[#parts + 1] = " which"
+    end
   end
   if parts[#parts] == " which" then parts[#parts], parts[#parts - 1] = nil, nil end
   return concat(parts)
@@ -274,6 +302,62 @@ function M.report()
   local lines = {}
   for _, e in ipairs(M.pending()) do lines[#lines + 1] = e.description end
   return concat(lines, "\n")
+end
+
+------------------------------------------------------------------ handles
+
+--- Registration hook for the modules that make handles (timers,
+--- immediates, sockets, servers, child processes): lists `obj` in
+--- `handles()` while `info(obj)` says it is active. `info(obj)` returns
+--- `active, keepsAlive, description`. Held weakly; does nothing while
+--- tracking is off (test `tracking` first to avoid making `info`).
+---@param obj table the handle's object
+---@param kind string "timeout", "interval", "immediate", "socket", "server", "child"
+---@param info fun(obj: table): boolean, boolean, string
+---@param at string? the site that made it (default: the caller's)
+function M.track(obj, kind, info, at)
+  local t = type(obj)
+  if t ~= "table" and t ~= "userdata" then argerror(1, "track", "table or userdata", obj) end
+  if type(kind) ~= "string" then argerror(2, "track", "string", kind) end
+  if not is_callable(info) then argerror(3, "track", "function", info) end
+  if at ~= nil and type(at) ~= "string" then argerror(4, "track", "string or nil", at) end
+  if not options then return end
+  seq = seq + 1
+  handles[obj] = { kind = kind, info = info, site = at or site(1), seq = seq, t = now() }
+end
+
+---@class PromiseHandleEntry
+---@field object table the timer, socket, server or child
+---@field kind string "timeout", "interval", "immediate", "socket", "server", "child"
+---@field site string? where it was made
+---@field age number ms since it was made
+---@field keepsAlive boolean true when it keeps the loop (and `Promise.run`) alive
+---@field description string one line saying all of the above
+
+--- The library's live handles made while tracking was on (timers,
+--- intervals, immediates, sockets, servers, child processes), oldest
+--- first, each with the site that made it and whether it keeps the loop
+--- alive.
+---@return PromiseHandleEntry[]
+function M.handles()
+  local list, t = {}, now()
+  for obj, rec in pairs(handles) do
+    local ok, active, alive, what = pcall(rec.info, obj)
+    if ok and active then
+      list[#list + 1] = { object = obj, kind = rec.kind, site = rec.site, age = t - rec.t,
+        keepsAlive = alive and true or false, what = tostring(what), seq = rec.seq }
+    elseif ok then
+      handles[obj] = nil  -- closed: never listed again
+    end
+  end
+  sort(list, function(a, b) return a.seq < b.seq end)
+  for _, e in ipairs(list) do
+    local what = e.what ~= "" and (" " .. e.what) or ""
+    e.description = ("%s%s, created at %s, %s"):format(e.kind, what, e.site or "?",
+      e.keepsAlive and "keeps the loop alive" or "does not keep the loop alive")
+    e.what, e.seq = nil, nil
+  end
+  return list
 end
 
 ------------------------------------------------------------------ warnings

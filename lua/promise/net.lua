@@ -43,6 +43,7 @@ local uv = require("luv")
 local ioerror = require("promise.ioerror")
 local util = require("promise.util")
 local dns = require("promise.dns")
+local dbg = require("promise.debug")
 
 local type, error, setmetatable, getmetatable, tostring, pcall, ipairs, pairs, rawget =
   type, error, setmetatable, getmetatable, tostring, pcall, ipairs, pairs, rawget
@@ -100,6 +101,18 @@ local function checksock(self, fname)
   if getmetatable(self) ~= Socket then
     util.selferror(fname, "Socket", self, 3)
   end
+end
+
+-- for Promise.debug.handles(): active, keeps the loop alive, what
+local function sockinfo(s)
+  local open = not s._closed
+  return open, open and s._reading and s.handle:has_ref(),
+    ("%s:%s -> %s:%s"):format(s.localAddress, s.localPort, s.remoteAddress, s.remotePort)
+end
+
+local function serverinfo(server)
+  local open = not server._closing
+  return open, open and server.handle:has_ref(), ("%s:%s"):format(server.address, server.port)
 end
 
 local function newsocket(h)
@@ -204,6 +217,9 @@ local function pull(self, signal)
     end)
   end
   startreading(self)
+  if dbg.tracking then
+    dbg.waitingFor(p, ("a read on socket %s:%s"):format(self.remoteAddress, self.remotePort))
+  end
   return p
 end
 
@@ -321,16 +337,17 @@ function Socket:__tostring()
     tostring(self.remoteAddress), tostring(self.remotePort))
 end
 
-local function wrap(h)
+local function wrap(h, at)
   local s = newsocket(h)
   s._onread = cb(function(err, data) onread(s, err, data) end)
+  if dbg.tracking then dbg.track(s, "socket", sockinfo, at) end
   return s
 end
 
 ---------------------------------------------------------------- connect
 
 --- Connects a new handle to one address.
-local function connectone(address, port, signal)
+local function connectone(address, port, signal, site)
   if signal and signal.aborted then return Promise.reject(signal.reason) end
   local p, resolve, reject = Promise.withResolvers()
   local h = newtcp()
@@ -343,7 +360,7 @@ local function connectone(address, port, signal)
     if e then
       closehandle(h, function() reject(fromLuv(e, fields, nil, where)) end)
     else
-      resolve(wrap(h))
+      resolve(wrap(h, site))
     end
   end))
   if not ok then
@@ -357,11 +374,11 @@ local function connectone(address, port, signal)
   return p
 end
 
-local connect = async(function(host, port, signal, family)
+local connect = async(function(host, port, signal, family, site)
   local addrs = await(dns.lookup(host, { signal = signal, family = family }))
   local lasterr
   for _, a in ipairs(addrs) do
-    local ok, res = pcall(await, connectone(a.address, port, signal))
+    local ok, res = pcall(await, connectone(a.address, port, signal, site))
     if ok then return res end
     if signal and signal.aborted or not Promise.IOError.is(res) then error(res, 0) end
     lasterr = res
@@ -397,7 +414,7 @@ function M.connect(opts)
   if port == 0 then
     util.badarg(1, "connect", "field 'port': integer in 1..65535 expected, got 0")
   end
-  return connect(host, port, opts.signal, opts.family)
+  return connect(host, port, opts.signal, opts.family, dbg.tracking and dbg.site(1) or nil)
 end
 
 ---------------------------------------------------------------- servers
@@ -410,6 +427,7 @@ end
 ---@field private _nconns integer
 ---@field private _closing Promise?
 ---@field private _forced boolean
+---@field private _site string?    where listen was called (while debugging)
 ---@field private _onidle function? resolves close once the last connection is done
 local Server = {}
 Server.__index = Server
@@ -458,7 +476,7 @@ local function accept(server, handler)
     closehandle(h)
     return
   end
-  local sock = wrap(h)
+  local sock = wrap(h, server._site)
   server._conns[sock] = true
   server._nconns = server._nconns + 1
   handler(sock)
@@ -474,7 +492,7 @@ local function accept(server, handler)
     end)
 end
 
-local listen = async(function(host, port, backlog, handler)
+local listen = async(function(host, port, backlog, handler, site)
   local addr = await(dns.lookup(host))[1].address
   local h = newtcp()
   local function fail(err, name, syscall)
@@ -494,6 +512,10 @@ local listen = async(function(host, port, backlog, handler)
   if not ok then fail(err, name, "listen") end
   local me = h:getsockname()
   server.address, server.port = me.ip, me.port
+  if dbg.tracking then
+    dbg.track(server, "server", serverinfo, site)
+    server._site = site
+  end
   return server
 end)
 
@@ -522,7 +544,7 @@ function M.listen(opts, handler)
     callable = type(mt) == "table" and rawget(mt, "__call") ~= nil
   end
   if not callable then argerror(2, "listen", "function", handler) end
-  return listen(host, port, backlog, async(handler))
+  return listen(host, port, backlog, async(handler), dbg.tracking and dbg.site(1) or nil)
 end
 
 return M

@@ -47,6 +47,7 @@ local Promise = require("promise")
 local uv = require("luv")
 local ioerror = require("promise.ioerror")
 local util = require("promise.util")
+local dbg = require("promise.debug")
 
 local type, tostring, pairs, ipairs, math_type =
   type, tostring, pairs, ipairs, math.type
@@ -367,21 +368,32 @@ local function spawn(run)
   local job = run.job
   run.stdin = job.input and newpipe(run) or nil
   run.stdout, run.stderr = newpipe(run), newpipe(run)
-  local proc, err, errname = uv.spawn(job.cmd, {
+  local proc, pid, errname = uv.spawn(job.cmd, {
     args = job.argv, cwd = job.cwd, env = job.env,
     stdio = { run.stdin, run.stdout, run.stderr },
   }, ioerror.cb(function(code, sig) onexit(run, code, sig) end))
   if not proc then
-    run.spawnerror = ioerror.fromLuv(tostring(err) .. ": " .. job.cmd,
+    run.spawnerror = ioerror.fromLuv(tostring(pid) .. ": " .. job.cmd,
                                      { path = job.cmd, syscall = "spawn" }, errname)
     close(run, run.stdin)
     close(run, run.stdout)
     close(run, run.stderr)
     return false
   end
-  run.proc = proc
+  run.proc, run.pid = proc, pid
   run.opened = run.opened + 1
   return true
+end
+
+-- for Promise.debug: what a running child is, and its handle's state
+local function childname(run)
+  return ("`%s` (pid %s)"):format(run.job.cmd, tostring(run.pid))
+end
+
+local function childinfo(run)
+  local proc = run.proc
+  local alive = not run.exited and proc ~= nil and not proc:is_closing() and proc:has_ref()
+  return not run.settled, alive, childname(run)
 end
 
 ---@class promise.process.ExecOptions
@@ -418,6 +430,10 @@ function M.exec(cmd, args, opts)
     if job.timeout then arm(run, job.timeout) end
     if signal then
       run.unsubscribe = signal:onAbort(function(r) kill(run, "abort", r) end)
+    end
+    if dbg.tracking then
+      dbg.track(run, "child", childinfo)
+      dbg.waitingFor(p, "child " .. childname(run))
     end
   end
   return p

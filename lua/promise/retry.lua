@@ -43,7 +43,7 @@ local Promise = require("promise")
 local util = require("promise.util")
 local backoff = require("promise.backoff")
 
-local tostring, pcall = tostring, pcall
+local tostring, pcall, rawequal = tostring, pcall, rawequal
 local floor, huge = math.floor, math.huge
 
 local is_callable = util.is_callable
@@ -90,7 +90,9 @@ end
 -- `start` (its time), `settled`, `n` (attempts made), `current` (the
 -- running attempt: { n, ctl = AbortController, timer = timer? }),
 -- `delaytimer` (the wait between attempts), `prev` (the previous delay,
--- for "decorrelated"), `unsubscribe` (from cfg.signal).
+-- for "decorrelated"), `unsubscribe` (from cfg.signal), `promise` (the
+-- call's), `lastfail` (the promise of the last attempt that failed, so
+-- that the call rejects with its async trace).
 
 local function finish(r, ok, v)
   if r.settled then return end
@@ -100,7 +102,15 @@ local function finish(r, ok, v)
   local cur = r.current
   r.current = nil
   if cur and cur.timer then Promise.clearTimeout(cur.timer) end
-  if ok then r.resolve(v) else r.reject(v) end
+  if ok then
+    r.resolve(v)
+  else
+    -- the last attempt's own rejection, traceback included, when that is v
+    local last = r.lastfail
+    local state, reason
+    if last then state, reason = last:state() end
+    if state == "rejected" and rawequal(reason, v) then r.resolve(last) else r.reject(v) end
+  end
 end
 
 local run_attempt
@@ -135,7 +145,12 @@ local function attempt_done(r, cur, ok, v)
   if r.settled or r.current ~= cur then return end
   r.current = nil
   if cur.timer then Promise.clearTimeout(cur.timer); cur.timer = nil end
-  if ok then finish(r, true, v) else failed(r, v, cur.n) end
+  if ok then
+    finish(r, true, v)
+  else
+    r.lastfail = cur.promise
+    failed(r, v, cur.n)
+  end
 end
 
 -- Aborts attempt `cur` with a TimeoutError after cfg.attemptTimeout ms.
@@ -150,6 +165,14 @@ local function start_attempt_timer(r, cur)
   end, ms)
 end
 
+-- the line retry adds to async traces: "Promise.retry (attempt 2 of 4)"
+local function tracelabel(r, n)
+  return function()
+    local total = r.cfg.retries + 1
+    return ("Promise.retry (attempt %d of %s)"):format(n, total == huge and "unlimited" or ("%d"):format(total))
+  end
+end
+
 function run_attempt(r)
   r.n = r.n + 1
   local cur = { n = r.n, ctl = Promise.AbortController() }
@@ -162,6 +185,8 @@ function run_attempt(r)
     return
   end
   if r.cfg.attemptTimeout then start_attempt_timer(r, cur) end
+  Promise.debug.awaitedIn(w, r.promise, tracelabel(r, cur.n))
+  cur.promise = w
   w:next(function(v) attempt_done(r, cur, true, v) end,
          function(e) attempt_done(r, cur, false, e) end)
 end
@@ -190,7 +215,7 @@ local function retry(fn, opts)
   if signal and signal.aborted then return Promise.reject(signal.reason) end
 
   local p, resolve, reject = Promise.withResolvers()
-  local r = { cfg = cfg, fn = fn, resolve = resolve, reject = reject,
+  local r = { cfg = cfg, fn = fn, promise = p, resolve = resolve, reject = reject,
               start = Promise.now(), settled = false, n = 0, prev = cfg.minDelay }
   if signal then
     r.unsubscribe = signal:onAbort(function(reason)

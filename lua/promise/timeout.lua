@@ -65,11 +65,15 @@ local function start(work, isfn)
   return ctl, Promise.reject(res)
 end
 
--- Settles `p` (through `resolve`/`reject`) with the first of: `w`
+-- Settles `p` (through `resolve`/`reject`; async traces go from `w` to
+-- `p` in one line) with the first of: `w`
 -- settling, the timer of `ms` (unless math.huge), `cfg.signal` aborting.
 -- Whichever comes first stops the others.
-local function race(w, ms, cfg, ctl, resolve, reject)
+local function race(w, ms, cfg, ctl, p, resolve, reject)
   local done, timer, unsubscribe = false, nil, nil
+  Promise.debug.awaitedIn(w, p, function()
+    return ms == huge and "Promise.timeout" or ("Promise.timeout (%s ms)"):format(fmt_ms(ms))
+  end)
   local function finish()
     if done then return false end
     done = true
@@ -78,7 +82,7 @@ local function race(w, ms, cfg, ctl, resolve, reject)
     return true
   end
   w:next(function(v) if finish() then resolve(v) end end,
-         function(r) if finish() then reject(r) end end)
+         function() if finish() then resolve(w) end end)  -- with w's trace
   if ms ~= huge then
     timer = Promise.setTimeout(function()
       timer = nil
@@ -126,7 +130,7 @@ local function timeout(work, ms, opts)
     return w:next()
   end
   local p, resolve, reject = Promise.withResolvers()
-  race(w, ms, cfg, ctl, resolve, reject)
+  race(w, ms, cfg, ctl, p, resolve, reject)
   return p
 end
 

@@ -67,8 +67,10 @@ end
 local drainnow = M.drainnow
 
 --- Runs a user callback protected, reports its error, drains microtasks.
+--- Returns false when the callback raised.
 ---@param fn function
 ---@param args table? table.pack of its arguments
+---@return boolean ok
 function M.invoke(fn, args)
   -- microtasks queued outside our callbacks (top-level code, raw luv
   -- callbacks) run before this macrotask, as in Node
@@ -87,6 +89,7 @@ function M.invoke(fn, args)
     report(err, tb)
   end
   drainnow()
+  return ok
 end
 
 --- Sets `L.invoke` and `L.drainnow`, and replaces `P.drain` with

@@ -19,6 +19,7 @@
 ---   7 REPEAT    true for an interval
 ---   8 ARGS      table.pack of the extra arguments, if any
 ---   9 SCHED     the (fake) scheduler; nil for the real one
+---  10 FAILS     an interval's consecutive failed runs (set after one fails)
 --- There is no state slot: a timer is pending (in a scheduler's lists) iff
 --- t[NEXT] is a table. Otherwise t[NEXT] is false and t[PREV] holds one of
 --- IDLE (0: not scheduled, a timeout that fired), CLEARED (-1: cleared,
@@ -31,7 +32,7 @@ local DELAY <const>, DEADLINE <const>, NEXT <const>, PREV <const>, UNREFED <cons
 local IDLE <const> = 0
 
 M.SLOTS = { FN = 1, DELAY = 2, DEADLINE = 3, NEXT = 4, PREV = 5, UNREFED = 6, REPEAT = 7,
-            ARGS = 8, SCHED = 9, IDLE = 0, CLEARED = -1, QUEUED = -2 }
+            ARGS = 8, SCHED = 9, FAILS = 10, IDLE = 0, CLEARED = -1, QUEUED = -2 }
 
 -- A scheduler: { lists = {}, heap = {}, n = 0, count = 0, refs = 0,
 -- fake = bool, now = number }. As in Node, pending timers are kept in one

@@ -14,6 +14,7 @@
 local uv = require("luv")
 local util = require("promise.util")
 local heap = require("promise.loop.heap")
+local dbg = require("promise.debug")
 
 local type, select, setmetatable, getmetatable = type, select, setmetatable, getmetatable
 local pack = table.pack
@@ -124,6 +125,12 @@ function Immediate:hasRef()
   return not self[UNREFED]
 end
 
+-- for Promise.debug.handles(): active, keeps the loop alive, what
+local function imminfo(im)
+  local queued = im[PREV] == QUEUED
+  return queued or im[NEXT] and true or false, queued and not im[UNREFED], ""
+end
+
 --- Calls `fn(...)` in the check phase of the loop (after I/O), or, with
 --- fake timers, when the fake clock next advances.
 ---@param fn function
@@ -153,6 +160,7 @@ function M.setImmediate(fn, ...)
     Q.refs = Q.refs + 1
     syncimmhandles()
   end
+  if dbg.tracking then dbg.track(im, "immediate", imminfo) end
   return im
 end
 

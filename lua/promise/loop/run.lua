@@ -6,6 +6,7 @@
 
 local uv = require("luv")
 local util = require("promise.util")
+local dbg = require("promise.debug")
 
 local error, tostring = error, tostring
 local floor, huge = math.floor, math.huge
@@ -27,10 +28,17 @@ local function checkidle(fname)
   end
 end
 
-local function neversettled(what)
+--- Where the pending `p` stalled: its await chain while tracking is on
+--- (Promise.debug.explain), else how to get it.
+local function stalled(p)
+  if dbg.tracking then return "; where it stalled: " .. dbg.explain(p) end
+  return "; call Promise.debug.enable() before it to see where it stalled"
+end
+
+local function neversettled(what, p)
   local msg = what .. ": the event loop has nothing left to do"
   if L.fake then msg = msg .. " (fake timers are installed: advance the clock)" end
-  return P.Error(msg)
+  return P.Error(msg .. stalled(p))
 end
 
 --- Runs `Promise.async(fn)(...)`, then the luv loop until it has nothing
@@ -56,7 +64,7 @@ function M.run(fn, ...)
   if stopped then
     return false, P.Error("main function never settled: the event loop was stopped (uv.stop)")
   end
-  return false, neversettled("main function never settled")
+  return false, neversettled("main function never settled", p)
 end
 
 --- Runs the luv loop until `self` settles; returns its value or raises its
@@ -100,7 +108,7 @@ local function wait(self, timeout_ms)
           error(P.TimeoutError(("wait timed out after %s ms"):format(
             floor(timeout_ms) == timeout_ms and ("%d"):format(timeout_ms) or tostring(timeout_ms))), 0)
         end
-        error(neversettled("wait: the promise can never settle"), 0)
+        error(neversettled("wait: the promise can never settle", self), 0)
       end
     end
   end

@@ -17,6 +17,7 @@
 local uv = require("luv")
 local util = require("promise.util")
 local heap = require("promise.loop.heap")
+local dbg = require("promise.debug")
 
 local type, select, setmetatable, getmetatable = type, select, setmetatable, getmetatable
 local pack = table.pack
@@ -30,7 +31,7 @@ local schedule, unschedule, first = heap.schedule, heap.unschedule, heap.first
 
 -- timer slots and states: see loop/heap.lua
 local FN <const>, DELAY <const>, DEADLINE <const>, NEXT <const>, PREV <const> = 1, 2, 3, 4, 5
-local UNREFED <const>, REPEAT <const>, ARGS <const>, SCHED <const> = 6, 7, 8, 9
+local UNREFED <const>, REPEAT <const>, ARGS <const>, SCHED <const>, FAILS <const> = 6, 7, 8, 9, 10
 local IDLE <const>, CLEARED <const> = 0, -1
 
 --- Node's delay coercion: anything but a number in [1, 2^31-1] counts as 1.
@@ -91,9 +92,30 @@ local function rearm()
   end
 end
 
+--- Failed runs in a row after which an interval still scheduled warns.
+M.FAILING = 3
+
+--- Counts an interval's consecutive failures; warns (once per callback
+--- site) when it reaches M.FAILING and the interval was not cleared.
+local function countfailure(t, ok)
+  if ok then
+    t[FAILS] = 0
+    return
+  end
+  local n = (t[FAILS] or 0) + 1
+  t[FAILS] = n
+  if n == M.FAILING and t[PREV] ~= CLEARED then
+    local info = type(t[FN]) == "function" and debug.getinfo(t[FN], "S")
+    dbg.warn("FailingIntervalWarning", ("an interval (every %s ms) was never cleared and its " ..
+      "callback failed %d times in a row; clear it (Promise.clearInterval) or catch its errors")
+      :format(t[DELAY], n), info and (info.short_src .. ":" .. info.linedefined) or nil)
+  end
+end
+
 --- Runs timer `t` (already out of the heap) of scheduler `s` at `now`.
 local function runtimer(s, t, now)
-  invoke(t[FN], t[ARGS])
+  local ok = invoke(t[FN], t[ARGS])
+  if t[REPEAT] and (not ok or t[FAILS]) then countfailure(t, ok) end
   -- an interval not cleared nor refreshed by its callback, and whose
   -- fake clock (if any) is still installed, is scheduled again
   if t[REPEAT] and t[PREV] == IDLE and (t[SCHED] or real) == s then
@@ -128,6 +150,12 @@ local function schednow(s)
   return realnow()
 end
 
+-- for Promise.debug.handles(): active, keeps the loop alive, what
+local function timerinfo(t)
+  return t[NEXT] and true or false, not t[UNREFED] and not t[SCHED],
+    ("(%s ms%s)"):format(t[DELAY], t[SCHED] and ", fake clock" or "")
+end
+
 --- A new pending timer of scheduler `s`; `rep` is true for an interval.
 local function newtimer(s, fn, ms, rep, args)
   local t
@@ -143,6 +171,7 @@ local function newtimer(s, fn, ms, rep, args)
   -- already ref'd: the usual case when timers are created in a row)
   local armed = L.armed
   if not (armed and armed <= t[DEADLINE] and L.uvrefed) then changed(s) end
+  if dbg.tracking then dbg.track(t, rep and "interval" or "timeout", timerinfo) end
   return t
 end
 
@@ -289,6 +318,7 @@ function M.sleep(ms, opts)
     resolve(value)
   end, delay(ms), false, nil)
   if ref == false then t:unref() end
+  if dbg.tracking then dbg.waitingFor(p, ("a timer (%s ms)"):format(t[DELAY])) end
   if signal then
     unsubscribe = signal:onAbort(function(reason)
       cleartimer(t)
