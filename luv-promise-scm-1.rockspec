@@ -58,6 +58,7 @@ build = {
     ["promise.fs.request"] = "lua/promise/fs/request.lua",
     ["promise.fs.handle"] = "lua/promise/fs/handle.lua",
     ["promise.net"] = "lua/promise/net.lua",
+    ["promise.net.socket"] = "lua/promise/net/socket.lua",
     ["promise.dns"] = "lua/promise/dns.lua",
     ["promise.process"] = "lua/promise/process.lua",
     ["promise.redis.client"] = "lua/promise/redis/client.lua",
