@@ -346,13 +346,16 @@ describe("Promises/A+", function()
 
   before_each(function()
     timers, clock, seq = {}, 0, 0
+    -- the suite attaches handlers late by design: no report, no warning
     Promise.onUnhandledRejection(function() end)
+    Promise.onRejectionHandled(function() end)
   end)
 
   after_each(function()
     -- drain (which reports unhandled rejections) before the reporter is restored
     local left = Promise.drain()
     Promise.onUnhandledRejection(nil)
+    Promise.onRejectionHandled(nil)
     assert.are.equal(0, left, "microtasks left after the test")
     assert.are.equal(0, #timers, "virtual timers left after the test")
   end)
