@@ -35,6 +35,49 @@ describe("dns.lookup", function()
     assert.same({ { address = "::1", family = "inet6" } }, v6)
   end)
 
+  it("answers a literal address at once, without the resolver's thread pool", function()
+    -- settled by a microtask drain alone: no luv request behind it
+    local got = {}
+    for _, host in ipairs{ "127.0.0.1", "0.0.0.0", "255.255.255.255", "::1", "::",
+                           "fe80::1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::" } do
+      local p = dns.lookup(host)
+      Promise.drain()
+      local state, v = p:state()
+      got[#got + 1] = state == "fulfilled" and v[1].address .. " " .. v[1].family or state
+    end
+    assert.same({ "127.0.0.1 inet", "0.0.0.0 inet", "255.255.255.255 inet", "::1 inet6",
+                  ":: inet6", "fe80::1 inet6", "1:2:3:4:5:6:7:8 inet6", "1:2:3:4:5:6:7:: inet6" }, got)
+  end)
+
+  it("leaves what only looks like an address to the resolver", function()
+    -- not Node's canonical forms: getaddrinfo decides (a name, or no such host)
+    local states = run(function()
+      local out = {}
+      for _, host in ipairs{ "256.1.1.1", "01.2.3.4", "1.2.3", "1:2:3:4:5:6:7:8:9", "1::2::3",
+                             ":::1", "12345::" } do
+        local p = dns.lookup(host)
+        Promise.drain()
+        out[#out + 1] = p:state()
+        pcall(await, p)
+      end
+      return out
+    end)
+    assert.same({ "pending", "pending", "pending", "pending", "pending", "pending", "pending" }, states)
+  end)
+
+  it("a program that ends with lookups in flight exits cleanly", function()
+    -- luv gives the requests back (ECANCELED) while Lua closes the state:
+    -- the callbacks must not run (they crashed the process with SIGSEGV)
+    local cmd = "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 -e '"
+      .. "local Promise = require(\"promise\"); local dns = require(\"promise.dns\"); "
+      .. "for _, h in ipairs{\"localhost\", \"no-such-host.invalid\", \"1.2.3\"} do "
+      .. "dns.lookup(h):catch(print) end; Promise.drain()' 2>&1; echo status=$?"
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    p:close()
+    assert.equal("status=0\n", out)
+  end)
+
   it("opts.family keeps one family only", function()
     local list, err = table.unpack(run(function()
       return { await(dns.lookup("localhost", { family = 4 })),

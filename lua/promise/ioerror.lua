@@ -157,12 +157,23 @@ function M.checkopts(opts, n, fname)
   return opts or {}
 end
 
+--- True once Lua is closing the state (the program has ended): luv then
+--- closes its handles and gives every request back (ECANCELED) from its
+--- loop's finalizer, after the finalizers of our handles have run, so the
+--- callbacks must touch nothing. The sentinel is finalized before luv's loop
+--- (finalizers run in the reverse order of creation, and luv was loaded
+--- first).
+local exiting = false
+M._sentinel = setmetatable({}, { __gc = function() exiting = true end })
+
 --- Wraps a luv callback: runs it, then drains the microtask queue (as the
 --- loop does after each of its own callbacks, like Node after a macrotask).
+--- Once the program has ended (see `exiting`), it does nothing.
 ---@param fn function
 ---@return function
 function M.cb(fn)
   return function(...)
+    if exiting then return end
     Promise.drain()
     fn(...)
     Promise.drain()
