@@ -10,14 +10,16 @@
 --- ```
 ---
 --- Sockets
---- * Reading is pull-based, with backpressure: luv reads only while someone
----   waits in `read`/`readLine`; a chunk that arrives with nobody waiting is
----   kept (at most one chunk, luv's read size, 64 KiB) and reading stops
----   until the next call. A slow reader so slows the peer down through TCP.
+--- * Reading is pull-based, with backpressure: it starts with the first
+---   `read`/`readLine`; a chunk that arrives with nobody waiting is kept (at
+---   most one chunk, luv's read size, 64 KiB) and reading stops until it is
+---   taken. A slow reader so slows the peer down through TCP. A socket
+---   nobody waits on does not keep the loop alive.
 --- * `read` resolves with the next chunk, or nil once the peer has shut its
 ---   side down (end of stream). `readLine` resolves with the next line
 ---   without its "\n" (and a "\r" before it), the last unterminated line at
----   the end, then nil. Use one reader at a time.
+---   the end, then nil; a line longer than `opts.maxLength` (16 MiB) closes
+---   the socket with ERR_LINE_TOO_LONG. Use one reader at a time.
 --- * `write` resolves once luv has handed the data to the kernel.
 --- * No handle outlives an error: a read or write error closes the socket
 ---   (later calls reject with that error); so does aborting a read or a

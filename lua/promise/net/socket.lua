@@ -3,13 +3,21 @@
 --- `closederror`) and the Socket class, made by `wrap` around a connected
 --- handle.
 ---
---- Invariants: luv reads only while a reader waits (`pull` starts reading
---- when it queues one in `_waiters`, `onread` stops once none is left, so a
---- chunk nobody asked for waits in `_buf` and holds the peer back); every
---- handle from `newtcp` is closed through `closehandle`, which keeps
---- ioerror's SIGPIPE count; and `destroy` rejects the waiting readers only
---- after the handle is closed, so no rejection caused by an error or an
---- abort leaves a handle open.
+--- Reading: `pull` serves a read or a line from the buffer at once when it
+--- can (no coroutine, no luv call), else queues a reader in `_waiters` and
+--- starts luv reading. Once the last reader is served luv keeps reading,
+--- with the handle unref'd (an idle socket does not keep the loop alive),
+--- so request and reply cost no epoll change; a chunk that arrives with
+--- nobody waiting stays in `_buf` (read from `_pos` on, never copied per
+--- line) and stops reading until it is taken: at most one chunk is
+--- buffered, and a slow reader holds the peer back. A reader of a line
+--- gathers the chunks of a line longer than one in its own `parts`, up to
+--- its `max` bytes.
+---
+--- Invariants: every handle from `newtcp` is closed through `closehandle`,
+--- which keeps ioerror's SIGPIPE count; and `destroy` rejects the waiting
+--- readers only after the handle is closed, so no rejection caused by an
+--- error or an abort leaves a handle open.
 
 local Promise = require("promise")
 local uv = require("luv")
@@ -20,10 +28,13 @@ local dbg = require("promise.debug")
 local type, error, setmetatable, getmetatable, tostring, ipairs =
   type, error, setmetatable, getmetatable, tostring, ipairs
 local concat, remove = table.concat, table.remove
-local async, await = Promise.async, Promise.await
+local sub, find, byte = string.sub, string.find, string.byte
 local cb, fromLuv, checkopts, argerror = ioerror.cb, ioerror.fromLuv, ioerror.checkopts, ioerror.argerror
 
 local M = {}
+
+--- The longest line `readLine` accepts by default: 16 MiB before the "\n".
+local MAXLINE = 16 * 1024 * 1024
 
 ---------------------------------------------------------------- handles
 
@@ -59,9 +70,14 @@ end
 ---@field remotePort integer?
 ---@field localAddress string?
 ---@field localPort integer?
----@field private _buf string?       data received that nobody has asked for yet
----@field private _waiters table     readers waiting: { resolve, reject, unsubscribe }
+---@field private _buf string?       data received that nobody has taken yet, from `_pos` on
+---@field private _pos integer
+---@field private _waiters table     readers waiting: { resolve, reject, unsubscribe, line, max, parts, len }
 ---@field private _reading boolean   luv is reading
+---@field private _ref boolean       the handle is ref'd (a reader waits, or nothing was read yet)
+---@field private _wq table          writes in flight without a signal: resolve, reject, ...
+---@field private _whead integer
+---@field private _wtail integer
 ---@field private _eof boolean
 ---@field private _err table?        the error that closed the socket
 ---@field private _closed Promise?   the close in progress or done
@@ -75,6 +91,12 @@ local function checksock(self, fname)
   end
 end
 
+-- readLine's options
+local LINEOPTS = util.schema({
+  { "signal", "signal" },
+  { "maxLength", "number", integer = true, above = 0, default = MAXLINE },
+})
+
 -- for Promise.debug.handles(): active, keeps the loop alive, what
 local function sockinfo(s)
   local open = not s._closed
@@ -84,7 +106,8 @@ end
 
 
 local function newsocket(h)
-  local s = setmetatable({ handle = h, _waiters = {}, _reading = false, _eof = false }, Socket)
+  local s = setmetatable({ handle = h, _waiters = {}, _pos = 1, _reading = false, _ref = true,
+                           _eof = false, _wq = {}, _whead = 1, _wtail = 0 }, Socket)
   local peer = h:getpeername()
   if peer then s.remoteAddress, s.remotePort = peer.ip, peer.port end
   local me = h:getsockname()
@@ -99,8 +122,28 @@ local function stopreading(self)
   end
 end
 
---- Closes the handle and rejects every waiting reader with `err` (each
---- waiter's own reason when `reasons` maps it). Returns the close promise.
+--- Reads, and keeps the loop alive: a reader waits.
+local function wantdata(self)
+  local h = self.handle
+  if not self._reading then
+    self._reading = true
+    h:read_start(self._onread)
+  end
+  if not self._ref then
+    self._ref = true
+    h:ref()
+  end
+end
+
+--- Settles a reader with `v`.
+local function settle(w, v)
+  if w.unsubscribe then w.unsubscribe() end
+  w.resolve(v)
+end
+
+--- Closes the handle and rejects every waiting reader with `err` (default:
+--- ERR_SOCKET_CLOSED) once it is closed; every write still in flight gets
+--- its own callback from luv (ECANCELED). Returns the close promise.
 local function destroy(self, err, syscall)
   if self._closed then return self._closed end
   local p, resolve = Promise.withResolvers()
@@ -110,8 +153,7 @@ local function destroy(self, err, syscall)
   self._waiters = {}
   self._buf = nil
   self._reading = false
-  local h = self.handle
-  closehandle(h, function()
+  closehandle(self.handle, function()
     self.handle = nil
     local e = err or closederror(syscall or "read")
     for _, w in ipairs(waiters) do
@@ -123,57 +165,147 @@ local function destroy(self, err, syscall)
   return p
 end
 
-local onread  -- function(self, err, data)
+local function toolong(self, max)
+  local err = ioerror.new("ERR_LINE_TOO_LONG",
+    ("readLine: line longer than %d bytes (opts.maxLength)"):format(max), { syscall = "read" })
+  return destroy(self, err, "read"), err
+end
 
-local function startreading(self)
-  if not self._reading then
-    self._reading = true
-    self.handle:read_start(self._onread)
+--- The buffered data from `_pos` on; empties the buffer.
+local function takeall(self)
+  local buf, pos = self._buf, self._pos
+  self._buf = nil
+  if pos > 1 then return sub(buf, pos) end
+  return buf
+end
+
+--- The next complete line in the buffer without its end of line (consumed),
+--- or nil when the buffer holds no "\n". `false` when the line is longer
+--- than `max`.
+local function bufferedline(self, max)
+  local buf, pos = self._buf, self._pos
+  local i = find(buf, "\n", pos, true)
+  if not i then
+    if #buf - pos + 1 > max then return false end
+    return nil
+  end
+  if i - pos > max then return false end
+  local e = i - 1
+  if e >= pos and byte(buf, e) == 13 then e = e - 1 end
+  local line = sub(buf, pos, e)
+  if i == #buf then self._buf = nil else self._pos = i + 1 end
+  return line
+end
+
+--- Serves the waiting readers from the buffer, in order, as far as it goes;
+--- a reader of a line takes the start of an unterminated one into its
+--- `parts`.
+local function serve(self)
+  local waiters = self._waiters
+  while true do
+    local w = waiters[1]
+    if not w or not self._buf then return end
+    if not w.line then
+      remove(waiters, 1)
+      settle(w, takeall(self))
+    elseif not w.parts then
+      local line = bufferedline(self, w.max)
+      if line == false then toolong(self, w.max) return end
+      if line then
+        remove(waiters, 1)
+        settle(w, line)
+      else
+        local piece = takeall(self)
+        w.parts, w.len = { piece }, #piece
+        return
+      end
+    else  -- the line began in an earlier chunk
+      local buf, pos = self._buf, self._pos
+      local i = find(buf, "\n", pos, true)
+      local len = w.len + (i or #buf + 1) - pos
+      if len > w.max then toolong(self, w.max) return end
+      local parts = w.parts
+      if not i then
+        parts[#parts + 1] = takeall(self)
+        w.len = len
+        return
+      end
+      parts[#parts + 1] = sub(buf, pos, i - 1)
+      if i == #buf then self._buf = nil else self._pos = i + 1 end
+      local line = concat(parts)
+      if byte(line, -1) == 13 then line = sub(line, 1, -2) end
+      remove(waiters, 1)
+      settle(w, line)
+    end
   end
 end
+
+local onread  -- function(self, err, data)
 
 function onread(self, err, data)
   if err then
     destroy(self, fromLuv(err, { syscall = "read" }))
     return
   end
-  if data == nil then  -- end of stream
+  if data == nil then  -- end of stream: what is left, then nil
     self._eof = true
     stopreading(self)
+    serve(self)
     local waiters = self._waiters
     self._waiters = {}
     for _, w in ipairs(waiters) do
-      if w.unsubscribe then w.unsubscribe() end
-      w.resolve(nil)
+      local v = nil
+      if w.line then
+        local parts = w.parts or {}
+        if self._buf then parts[#parts + 1] = takeall(self) end
+        if #parts > 0 then v = concat(parts) end
+      end
+      settle(w, v)
     end
     return
   end
-  local w = remove(self._waiters, 1)
-  if w then
-    if w.unsubscribe then w.unsubscribe() end
-    w.resolve(data)
+  if self._buf then
+    self._buf = takeall(self) .. data
   else
-    self._buf = (self._buf or "") .. data
+    self._buf = data
   end
-  if #self._waiters == 0 then stopreading(self) end
+  self._pos = 1
+  serve(self)
+  if #self._waiters == 0 and not self._closed then
+    if self._buf then
+      stopreading(self)  -- data nobody asked for: hold the peer back
+    elseif self._ref then
+      -- keep reading (no epoll churn between a reply and the next read),
+      -- but an idle socket does not keep the loop alive
+      self._ref = false
+      self.handle:unref()
+    end
+  end
 end
 
---- The next chunk: the buffered one, or the next one luv reads.
-local function pull(self, signal)
-  local buf = self._buf
-  if buf then
-    self._buf = nil
-    return Promise.resolve(buf)
+--- A read (`line` false) or a readLine (`line` true, lines up to `max`
+--- bytes) as a promise.
+local function pull(self, line, max, signal)
+  if self._buf and #self._waiters == 0 then
+    if not line then return Promise.resolve(takeall(self)) end
+    local v = bufferedline(self, max)
+    if v then return Promise.resolve(v) end
+    if v == false then
+      local closing, err = toolong(self, max)
+      return closing:next(function() error(err, 0) end)
+    end
   end
   if self._err then return Promise.reject(self._err) end
   if self._closed then return Promise.reject(closederror("read")) end
-  if self._eof then return Promise.resolve(nil) end
+  if self._eof then  -- and, for a line, no "\n" in what is left
+    return Promise.resolve(self._buf and takeall(self) or nil)
+  end
   if signal and signal.aborted then
     local reason = signal.reason
     return destroy(self, nil, "read"):next(function() error(reason, 0) end)
   end
   local p, resolve, reject = Promise.withResolvers()
-  local w = { resolve = resolve, reject = reject }
+  local w = { resolve = resolve, reject = reject, line = line, max = max }
   local waiters = self._waiters
   waiters[#waiters + 1] = w
   if signal then
@@ -184,7 +316,8 @@ local function pull(self, signal)
       destroy(self, nil, "read"):next(function() reject(reason) end)
     end)
   end
-  startreading(self)
+  serve(self)  -- a line's start may be buffered
+  if not self._closed then wantdata(self) end
   if dbg.tracking then
     dbg.waitingFor(p, ("a read on socket %s:%s"):format(self.remoteAddress, self.remotePort))
   end
@@ -195,39 +328,23 @@ end
 ---@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
 ---@return Promise # of string|nil
 function Socket:read(opts)
-  checksock(self, "read")
-  opts = checkopts(opts, 1, "read")
-  return pull(self, opts.signal)
+  if getmetatable(self) ~= Socket then util.selferror("read", "Socket", self) end
+  local signal = nil
+  if opts ~= nil then signal = checkopts(opts, 1, "read").signal end
+  return pull(self, false, MAXLINE, signal)
 end
 
-local readline = async(function(self, signal)
-  local parts = {}
-  while true do
-    local chunk = await(pull(self, signal))
-    if chunk == nil then
-      if #parts == 0 then return nil end
-      return concat(parts)
-    end
-    local i = chunk:find("\n", 1, true)
-    if i then
-      parts[#parts + 1] = chunk:sub(1, i - 1)
-      if i < #chunk then self._buf = chunk:sub(i + 1) .. (self._buf or "") end
-      local line = concat(parts)
-      if line:byte(-1) == 13 then line = line:sub(1, -2) end
-      return line
-    end
-    parts[#parts + 1] = chunk
-  end
-end)
-
 --- The next line without its end of line ("\n" or "\r\n"); the last line
---- even when unterminated; then nil.
----@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
+--- even when unterminated; then nil. A line longer than `opts.maxLength`
+--- bytes (default 16 MiB) closes the socket: the call rejects with an
+--- IOError whose code is `"ERR_LINE_TOO_LONG"`.
+---@param opts? {signal: promise.AbortSignal?, maxLength: integer?}  aborting closes the socket
 ---@return Promise # of string|nil
 function Socket:readLine(opts)
-  checksock(self, "readLine")
-  opts = checkopts(opts, 1, "readLine")
-  return readline(self, opts.signal)
+  if getmetatable(self) ~= Socket then util.selferror("readLine", "Socket", self) end
+  if opts == nil then return pull(self, true, MAXLINE, nil) end
+  opts = util.checkopts("readLine", 1, opts, LINEOPTS)
+  return pull(self, true, opts.maxLength, opts.signal)
 end
 
 --- Runs one luv stream request (`write`, `shutdown`) as a promise. An error
@@ -270,15 +387,65 @@ local function streamreq(self, signal, syscall, fn, ...)
   return p
 end
 
+--- Settles the oldest write made without a signal: luv completes a
+--- stream's writes in the order they were made, so those writes share one
+--- callback per socket and a queue of their resolve/reject pairs (`_wq`,
+--- from `_whead` to `_wtail`), with no closure or table per write.
+local function onwritten(self, err)
+  local wq, i = self._wq, self._whead
+  local resolve, reject = wq[i], wq[i + 1]
+  wq[i], wq[i + 1] = nil, nil
+  if i + 1 == self._wtail then
+    self._whead, self._wtail = 1, 0
+  else
+    self._whead = i + 2
+  end
+  if not err then
+    resolve(nil)
+  elseif err == "ECANCELED" and self._closed and not self._err then
+    reject(closederror("write"))  -- the socket was closed meanwhile
+  else
+    local e = fromLuv(err, { syscall = "write" })
+    destroy(self, e, "write"):next(function() reject(e) end)
+  end
+end
+
 --- Writes `data`; resolves once luv has handed it to the kernel.
 ---@param data string
 ---@param opts? {signal: promise.AbortSignal?}  aborting closes the socket
 ---@return Promise # of nil
 function Socket:write(data, opts)
-  checksock(self, "write")
+  if getmetatable(self) ~= Socket then util.selferror("write", "Socket", self) end
   if type(data) ~= "string" then argerror(1, "write", "string", data) end
-  opts = checkopts(opts, 2, "write")
-  return streamreq(self, opts.signal, "write", uv.write, data)
+  if opts ~= nil then
+    local signal = checkopts(opts, 2, "write").signal
+    if signal then return streamreq(self, signal, "write", uv.write, data) end
+  end
+  if self._err then return Promise.reject(self._err) end
+  if self._closed then return Promise.reject(closederror("write")) end
+  -- as Node does: straight to the kernel when nothing is queued before it
+  -- (no request, no callback, and no epoll change when it is done)
+  local h = self.handle
+  local n, err, name = h:try_write(data)
+  if n == #data then return Promise.resolve(nil) end
+  if n then
+    data = sub(data, n + 1)
+  elseif name ~= "EAGAIN" then
+    local e = fromLuv(err, { syscall = "write" }, name)
+    return destroy(self, e, "write"):next(function() error(e, 0) end)
+  end
+  local p, resolve, reject = Promise.withResolvers()
+  local req
+  req, err, name = h:write(data, self._onwrite)
+  if not req then
+    local e = fromLuv(err, { syscall = "write" }, name)
+    destroy(self, e, "write"):next(function() reject(e) end)
+    return p
+  end
+  local wq, t = self._wq, self._wtail
+  wq[t + 1], wq[t + 2] = resolve, reject
+  self._wtail = t + 2
+  return p
 end
 
 --- Shuts the writing side down (the peer reads end of stream) once the
@@ -308,6 +475,7 @@ end
 local function wrap(h, at)
   local s = newsocket(h)
   s._onread = cb(function(err, data) onread(s, err, data) end)
+  s._onwrite = cb(function(err) onwritten(s, err) end)
   if dbg.tracking then dbg.track(s, "socket", sockinfo, at) end
   return s
 end
