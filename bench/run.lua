@@ -11,8 +11,10 @@
 ---
 --- Options:
 ---   --runs N      runs per program (default 3; the median is reported)
----   --only a,b    run only these workloads (a b c d e f mem redis_a redis_b redis_c)
----   --n N         workload size (default 1000000; c and mem use N/10)
+---   --only a,b    run only these workloads (a b c d e f mem redis_a redis_b redis_c
+---                 g100 g500 g1000 h i_net i_fs j k; `io` = all of g..k)
+---   --n N         workload size (default 1000000; c and mem use N/10; the
+---                 I/O workloads g..k have fixed sizes)
 ---   --no-node     skip the JavaScript programs
 ---   --help        print this help
 ---
@@ -22,13 +24,18 @@
 --- bench/node_modules with npm when missing (skipped, with a note, when npm
 --- cannot install it or redis-server is not installed). Next to them,
 --- `redis-benchmark -P 16` for the same commands: the machine's limit.
+---
+--- The I/O workloads (g100 g500 g1000 h i_net i_fs j k) run promise.net,
+--- promise.fs and promise.process against node's net, fs/promises and
+--- child_process; the network ones start their own server as a child
+--- process of the same language.
 
 local USAGE = [[
 usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
   --runs N      runs per program, median reported (default 3)
-  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c
-                (default all)
-  --n N         workload size (default 1000000; c and mem use N/10)
+  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c,
+                g100,g500,g1000,h,i_net,i_fs,j,k, or io for all of g100..k (default all)
+  --n N         workload size (default 1000000; c and mem use N/10; g..k are fixed)
   --no-node     do not run the JavaScript programs even if node is installed
 ]]
 
@@ -85,6 +92,38 @@ local REDIS = {
   { name = "redis_c", what = "a 1 MB value written and read back",
     size = function(n) return math.max(1, n // 5000) end, expect = same, target = 1.0, per = 2,
     bench = "-t set,get -d 1048576 -c 1 -P 16" },
+}
+
+---@class IOWorkload
+---@field name string
+---@field prog string     the program in bench/workloads (without extension)
+---@field what string
+---@field size integer    passed to the program (fixed: these do not follow --n)
+---@field expect integer  the check value a correct run prints
+---@field per number      units of work per run (rates are units/s)
+---@field unit string     what a unit is
+---@field target number   the throughput ratio to node the issue asks for
+
+local MiB = 1024 * 1024
+
+---@type IOWorkload[]
+local IO = {
+  { name = "g100", prog = "g", what = "echo: 100 clients x 100 request-reply messages",
+    size = 100, expect = 100 * 100, per = 100 * 100, unit = "msg", target = 1.0 },
+  { name = "g500", prog = "g", what = "echo: 500 clients x 100 request-reply messages",
+    size = 500, expect = 500 * 100, per = 500 * 100, unit = "msg", target = 1.0 },
+  { name = "g1000", prog = "g", what = "echo: 1,000 clients x 100 request-reply messages",
+    size = 1000, expect = 1000 * 100, per = 1000 * 100, unit = "msg", target = 1.0 },
+  { name = "h", prog = "h", what = "1,000 connections x 1,000 pipelined lines, read by line",
+    size = 1000, expect = 1000 * 1000, per = 1000 * 1000, unit = "line", target = 0.8 },
+  { name = "i_net", prog = "i_net", what = "20 MiB through one socket, 64 KiB writes",
+    size = 20, expect = 20 * MiB, per = 20, unit = "MiB", target = 0.9 },
+  { name = "i_fs", prog = "i_fs", what = "50 MiB `writeFile` then `readFile`",
+    size = 50, expect = 50 * MiB, per = 100, unit = "MiB", target = 0.9 },
+  { name = "j", prog = "j", what = "`readFile` of 10,000 100-byte files, 64 at once",
+    size = 10000, expect = 10000 * 100, per = 10000, unit = "file", target = 1.0 },
+  { name = "k", prog = "k", what = "200 `exec(\"true\")`, 16 at once",
+    size = 200, expect = 200, per = 200, unit = "exec", target = 1.0 },
 }
 
 ---------------------------------------------------------------- utilities
@@ -169,7 +208,13 @@ do
     elseif a == "--no-node" then opts.node = false
     elseif a == "--only" then
       opts.only = {}
-      for w in value(a):gmatch("[^,%s]+") do opts.only[w] = true end
+      for w in value(a):gmatch("[^,%s]+") do
+        if w == "io" then
+          for _, x in ipairs(IO) do opts.only[x.name] = true end
+        else
+          opts.only[w] = true
+        end
+      end
     elseif a == "--help" or a == "-h" then io.write(USAGE) os.exit(0)
     else die(("unknown option '%s'\n%s"):format(a, USAGE))
     end
@@ -179,6 +224,7 @@ do
     local known = { mem = true }
     for _, w in ipairs(WORKLOADS) do known[w.name] = true end
     for _, w in ipairs(REDIS) do known[w.name] = true end
+    for _, w in ipairs(IO) do known[w.name] = true end
     for w in pairs(opts.only) do
       if not known[w] then die(("--only: unknown workload '%s'"):format(w)) end
     end
@@ -445,6 +491,39 @@ if anyredis then
   end
 end
 
+---------------------------------------------------------------- I/O
+
+local iorows = {}
+for _, w in ipairs(IO) do
+  if selected(w.name) then
+    local lua = sampler("lua", w.prog, w.size, w.expect)
+    local node = NODE and sampler("node", w.prog, w.size, w.expect)
+    progress("%s (size %d):", w.name, w.size)
+    for r = 1, opts.runs do
+      if r % 2 == 1 or not node then
+        lua.once(); if node then node.once() end
+      else
+        node.once(); lua.once()
+      end
+      progress(" %d", r)
+    end
+    progress("\n")
+    for _, x in ipairs{ { "lua", lua }, { "node", node } } do
+      if x[2] and #x[2].elapsed > 0 then
+        local ts = {}
+        for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
+        progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
+      end
+    end
+    local function per_s(smp)
+      local t = smp and smp.med("elapsed")
+      return t and t > 0 and w.per / t or nil
+    end
+    iorows[#iorows + 1] = { w = w, lua = per_s(lua), node = per_s(node),
+      lrss = lua.med("rss"), nrss = node and node.med("rss") }
+  end
+end
+
 ---------------------------------------------------------------- the report
 
 local function machine()
@@ -561,6 +640,22 @@ if #redisrows > 0 or redisnote then
   if redisnote then
     p("")
     p("%s", redisnote)
+  end
+end
+
+if #iorows > 0 then
+  if out[#out] ~= "" then p("") end
+  p("I/O (promise.net, promise.fs, promise.process) against node's net, fs/promises and")
+  p("child_process; fixed sizes. Throughput ratio ours/node > 1: faster than node. Peak RSS")
+  p("of g, h and i_net is the client's plus its server's (two processes):")
+  p("")
+  p("| workload | what | luv-promise | node | luv-promise/node | target | lua peak RSS | node peak RSS |")
+  p("|---|---|---:|---:|---:|---:|---:|---:|")
+  for _, r in ipairs(iorows) do
+    local ratio = (r.lua and r.node) and ("%.2f×"):format(r.lua / r.node) or "—"
+    local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
+    p("| %s | %s | %s | %s | %s | ≥ %.1f× | %s | %s |", r.w.name, r.w.what, per(r.lua),
+      per(r.node), ratio, r.w.target, mb(r.lrss), mb(r.nrss))
   end
 end
 
