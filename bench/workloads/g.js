@@ -1,12 +1,12 @@
 'use strict';
-// g: echo. N clients (100, 500, 1000) each send M = 100 messages (32 bytes
+// g: echo. N clients (100, 500, 1000) each send M (100) messages (32 bytes
 // and "\n"), one at a time, awaiting the whole echo (buffer-and-split of
 // 'data') of each, to an echo server in a separate process (g_server.js).
 // Untimed: starting the server and connecting every client. Timed: all the
 // messaging. Check: the messages echoed correctly.
 const C = require('./io_common.js');
 const N = C.n(100);
-const M = 100;
+const M = C.n2(100);
 
 C.main('g_server', async (port) => {
   const socks = await C.pool(N, 100, () => C.connect(port));

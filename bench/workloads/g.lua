@@ -1,4 +1,4 @@
--- g: echo. N clients (100, 500, 1000) each send M = 100 messages (32 bytes
+-- g: echo. N clients (100, 500, 1000) each send M (100) messages (32 bytes
 -- and "\n"), one at a time, awaiting the whole echo (`readLine`) of
 -- each, to an echo server in a separate process (g_server.lua). Untimed:
 -- starting the server and connecting every client. Timed: all the messaging.
@@ -7,7 +7,7 @@ local C = dofile(((arg[0]:match("^(.*)[/\\]")) or ".") .. "/io_common.lua")
 local Promise = require("promise")
 local net = require("promise.net")
 local await = Promise.await
-local N, M = C.n(100), 100
+local N, M = C.n(100), C.n2(100)
 
 C.main("g_server", function(port)
   local socks = await(Promise.map(C.range(N), function()

@@ -1,12 +1,12 @@
 'use strict';
-// h: pipelined lines. N = 1000 connections each write L = 1000 lines of 16
+// h: pipelined lines. N (1000) connections each write L (1000) lines of 16
 // bytes in one write, and count the echoes ('data' and buffer-and-split on
 // "\n"), from the echo server of g in a separate process (g_server.js).
 // Untimed: starting the server, connecting. Timed: the writes and reading
 // every echo. Check: the lines received equal to those sent.
 const C = require('./io_common.js');
 const N = C.n(1000);
-const L = 1000;
+const L = C.n2(1000);
 
 const lines = [];
 for (let i = 1; i <= L; i++) lines.push(`line ${String(i).padStart(10, '0')}`);

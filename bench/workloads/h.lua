@@ -1,4 +1,4 @@
--- h: pipelined lines. N = 1000 connections each write L = 1000 lines of 16
+-- h: pipelined lines. N (1000) connections each write L (1000) lines of 16
 -- bytes in one write, and read the echoes with `readLine`, from the echo
 -- server of g in a separate process (g_server.lua). Untimed: starting the
 -- server, connecting. Timed: the writes and reading every echo.
@@ -7,7 +7,7 @@ local C = dofile(((arg[0]:match("^(.*)[/\\]")) or ".") .. "/io_common.lua")
 local Promise = require("promise")
 local net = require("promise.net")
 local await = Promise.await
-local N, L = C.n(1000), 1000
+local N, L = C.n(1000), C.n2(1000)
 
 local lines = {}
 for i = 1, L do lines[i] = ("line %010d"):format(i) end  -- 15 bytes and "\n"

@@ -125,6 +125,15 @@ function lineReader(sock) {
   return { next: () => new Promise((resolve) => { waiter = resolve; wake(); }) };
 }
 
+// The second command-line argument (a positive integer), else `def`.
+function n2(def) {
+  const s = process.argv[3];
+  if (s === undefined) return def;
+  const v = Number(s);
+  if (!Number.isInteger(v) || v < 1) throw new TypeError(`positive integer expected, got ${s}`);
+  return v;
+}
+
 // Calls `fn(i)` for i = 0 .. count-1, at most `workers` at once.
 async function pool(count, workers, fn) {
   let next = 0;
@@ -150,4 +159,4 @@ function connect(port) {
   });
 }
 
-module.exports = { ...C, server, main, serve, lineReader, pool, connect };
+module.exports = { ...C, n2, server, main, serve, lineReader, pool, connect };

@@ -181,6 +181,19 @@ function C.serve_main(handler)
   end
 end
 
+--- The second command-line argument (a positive integer), else `default`.
+---@param default integer
+---@return integer
+function C.n2(default)
+  local s = arg and arg[2]
+  if s == nil then return default end
+  local n = math.tointeger(tonumber(s))
+  if not n or n < 1 then
+    error(("bad argument #2 to '%s' (positive integer expected, got %s)"):format(arg[0], s), 0)
+  end
+  return n
+end
+
 --- The integers 1..n, as an array (Promise.map's list).
 ---@param n integer
 ---@return integer[]
