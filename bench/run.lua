@@ -11,8 +11,11 @@
 ---
 --- Options:
 ---   --runs N      runs per program (default 3; the median is reported)
----   --only a,b    run only these workloads (a b c d e f mem redis_a redis_b redis_c)
----   --n N         workload size (default 1000000; c and mem use N/10)
+---   --only a,b    run only these workloads (a b c d e f mem redis_a redis_b redis_c
+---                 g100 g500 g1000 h i_net i_fs j k; `io` = all of g..k)
+---   --n N         workload size (default 1000000; c and mem use N/10; the
+---                 I/O workloads g..k have their full sizes at N >= 1000000
+---                 and shrink in proportion below, so a small N is a smoke run)
 ---   --no-node     skip the JavaScript programs
 ---   --help        print this help
 ---
@@ -22,13 +25,19 @@
 --- bench/node_modules with npm when missing (skipped, with a note, when npm
 --- cannot install it or redis-server is not installed). Next to them,
 --- `redis-benchmark -P 16` for the same commands: the machine's limit.
+---
+--- The I/O workloads (g100 g500 g1000 h i_net i_fs j k) run promise.net,
+--- promise.fs and promise.process against node's net, fs/promises and
+--- child_process; the network ones start their own server as a child
+--- process of the same language.
 
 local USAGE = [[
 usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
   --runs N      runs per program, median reported (default 3)
-  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c
-                (default all)
-  --n N         workload size (default 1000000; c and mem use N/10)
+  --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c,
+                g100,g500,g1000,h,i_net,i_fs,j,k, or io for all of g100..k (default all)
+  --n N         workload size (default 1000000; c and mem use N/10; g..k have their
+                full sizes at N >= 1000000, shrunk in proportion below)
   --no-node     do not run the JavaScript programs even if node is installed
 ]]
 
@@ -86,6 +95,62 @@ local REDIS = {
     size = function(n) return math.max(1, n // 5000) end, expect = same, target = 1.0, per = 2,
     bench = "-t set,get -d 1048576 -c 1 -P 16" },
 }
+
+---@class IOWorkload
+---@field name string
+---@field prog string     the program in bench/workloads (without extension)
+---@field what string
+---@field full integer[]  the program's arguments at full size (N >= 1,000,000)
+---@field min integer[]   their least values when a smaller N shrinks them
+---@field expect fun(a: integer, b?: integer): integer  the check value a correct run prints
+---@field per fun(a: integer, b?: integer): number      units of work per run (rates are units/s)
+---@field unit string     what a unit is
+---@field label fun(a: integer, b?: integer): string     the size column
+---@field target number   the throughput ratio to node the issue asks for
+
+local MiB = 1024 * 1024
+local function product(a, b) return a * b end
+local function times(a, b) return ("%d × %d"):format(a, b) end
+local function echo(name, clients)
+  return { name = name, prog = "g", what = "echo: clients × request-reply messages, each awaited",
+    full = { clients, 100 }, min = { clients, 1 }, expect = product, per = product,
+    unit = "msg", label = times, target = 1.0 }
+end
+
+---@type IOWorkload[]
+local IO = {
+  echo("g100", 100), echo("g500", 500), echo("g1000", 1000),
+  { name = "h", prog = "h", what = "connections × lines written at once, read back by line",
+    full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product,
+    unit = "line", label = times, target = 0.8 },
+  { name = "i_net", prog = "i_net", what = "MiB through one socket in 64 KiB writes",
+    full = { 20 }, min = { 1 }, expect = function(a) return a * MiB end, per = same,
+    unit = "MiB", label = function(a) return a .. " MiB" end, target = 0.9 },
+  { name = "i_fs", prog = "i_fs", what = "`writeFile` of MiB, then `readFile`",
+    full = { 50 }, min = { 1 }, expect = function(a) return a * MiB end,
+    per = function(a) return 2 * a end,
+    unit = "MiB", label = function(a) return a .. " MiB" end, target = 0.9 },
+  { name = "j", prog = "j", what = "`readFile` of 100-byte files, 64 at once",
+    full = { 10000 }, min = { 64 }, expect = function(a) return a * 100 end, per = same,
+    unit = "file", label = function(a) return a .. " files" end, target = 1.0 },
+  { name = "k", prog = "k", what = "`exec(\"true\")`, 16 at once",
+    full = { 200 }, min = { 16 }, expect = same, per = same,
+    unit = "exec", label = function(a) return a .. " runs" end, target = 1.0 },
+}
+
+--- The arguments of an I/O workload for --n: full size at N >= 1,000,000,
+--- shrunk in proportion below (never under `min`).
+---@param w IOWorkload
+---@param n integer
+---@return integer[]
+local function ioargs(w, n)
+  local s = math.min(1, n / 1000000)
+  local args = {}
+  for i, full in ipairs(w.full) do
+    args[i] = math.max(w.min[i], math.floor(full * s + 0.5))
+  end
+  return args
+end
 
 ---------------------------------------------------------------- utilities
 
@@ -169,7 +234,13 @@ do
     elseif a == "--no-node" then opts.node = false
     elseif a == "--only" then
       opts.only = {}
-      for w in value(a):gmatch("[^,%s]+") do opts.only[w] = true end
+      for w in value(a):gmatch("[^,%s]+") do
+        if w == "io" then
+          for _, x in ipairs(IO) do opts.only[x.name] = true end
+        else
+          opts.only[w] = true
+        end
+      end
     elseif a == "--help" or a == "-h" then io.write(USAGE) os.exit(0)
     else die(("unknown option '%s'\n%s"):format(a, USAGE))
     end
@@ -179,6 +250,7 @@ do
     local known = { mem = true }
     for _, w in ipairs(WORKLOADS) do known[w.name] = true end
     for _, w in ipairs(REDIS) do known[w.name] = true end
+    for _, w in ipairs(IO) do known[w.name] = true end
     for w in pairs(opts.only) do
       if not known[w] then die(("--only: unknown workload '%s'"):format(w)) end
     end
@@ -445,6 +517,41 @@ if anyredis then
   end
 end
 
+---------------------------------------------------------------- I/O
+
+local iorows = {}
+for _, w in ipairs(IO) do
+  if selected(w.name) then
+    local a, b = table.unpack(ioargs(w, opts.n))
+    local expected = w.expect(a, b)
+    local lua = sampler("lua", w.prog, a, expected, b)
+    local node = NODE and sampler("node", w.prog, a, expected, b)
+    progress("%s (size %s):", w.name, w.label(a, b))
+    for r = 1, opts.runs do
+      if r % 2 == 1 or not node then
+        lua.once(); if node then node.once() end
+      else
+        node.once(); lua.once()
+      end
+      progress(" %d", r)
+    end
+    progress("\n")
+    for _, x in ipairs{ { "lua", lua }, { "node", node } } do
+      if x[2] and #x[2].elapsed > 0 then
+        local ts = {}
+        for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
+        progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
+      end
+    end
+    local function per_s(smp)
+      local t = smp and smp.med("elapsed")
+      return t and t > 0 and w.per(a, b) / t or nil
+    end
+    iorows[#iorows + 1] = { w = w, size = w.label(a, b), lua = per_s(lua), node = per_s(node),
+      lrss = lua.med("rss"), nrss = node and node.med("rss") }
+  end
+end
+
 ---------------------------------------------------------------- the report
 
 local function machine()
@@ -561,6 +668,24 @@ if #redisrows > 0 or redisnote then
   if redisnote then
     p("")
     p("%s", redisnote)
+  end
+end
+
+if #iorows > 0 then
+  if out[#out] ~= "" then p("") end
+  p("I/O (promise.net, promise.fs, promise.process) against node's net, fs/promises and")
+  p("child_process (full sizes at N >= 1000000, shrunk in proportion below). Throughput ratio")
+  p("luv-promise/node > 1: faster than node. Peak RSS of g, h and i_net is the client's plus")
+  p("its server's (two processes):")
+  p("")
+  p("| workload | what | size | luv-promise | node | luv-promise/node | target | lua peak RSS"
+    .. " | node peak RSS |")
+  p("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+  for _, r in ipairs(iorows) do
+    local ratio = (r.lua and r.node) and ("%.2f×"):format(r.lua / r.node) or "—"
+    local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
+    p("| %s | %s | %s | %s | %s | %s | ≥ %.1f× | %s | %s |", r.w.name, r.w.what, r.size, per(r.lua),
+      per(r.node), ratio, r.w.target, mb(r.lrss), mb(r.nrss))
   end
 end
 
