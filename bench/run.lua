@@ -35,7 +35,7 @@ local USAGE = [[
 usage: lua5.4 bench/run.lua [--runs N] [--only a,b,...] [--n N] [--no-node]
   --runs N      runs per program, median reported (default 3)
   --only LIST   comma-separated workloads among a,b,c,d,e,f,mem,redis_a,redis_b,redis_c,
-                g100,g500,g1000,h,i_net,i_fs,j,k, or io for all of g100..k (default all)
+                g100,g500,g1000,h,h_split,i_net,i_fs,j,k, or io for all of g100..k (default all)
   --n N         workload size (default 1000000; c and mem use N/10; g..k have their
                 full sizes at N >= 1000000, shrunk in proportion below)
   --no-node     do not run the JavaScript programs even if node is installed
@@ -120,7 +120,10 @@ end
 ---@type IOWorkload[]
 local IO = {
   echo("g100", 100), echo("g500", 500), echo("g1000", 1000),
-  { name = "h", prog = "h", what = "connections × lines written at once, read back by line",
+  { name = "h", prog = "h", what = "connections × lines written at once, each line awaited",
+    full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product,
+    unit = "line", label = times, target = 0.8 },
+  { name = "h_split", prog = "h_split", what = "as h, chunks split by hand (no promise per line)",
     full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product,
     unit = "line", label = times, target = 0.8 },
   { name = "i_net", prog = "i_net", what = "MiB through one socket in 64 KiB writes",

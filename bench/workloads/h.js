@@ -1,9 +1,12 @@
 'use strict';
 // h: pipelined lines. N (1000) connections each write L (1000) lines of 16
-// bytes in one write, and count the echoes ('data' and buffer-and-split on
-// "\n"), from the echo server of g in a separate process (g_server.js).
-// Untimed: starting the server, connecting. Timed: the writes and reading
-// every echo. Check: the lines received equal to those sent.
+// bytes in one write and read the echoes one awaited line at a time (the
+// line reader of io_common.js: 'data', buffer-and-split, a promise per
+// line, as `sock:readLine()` in h.lua), from the echo server of g in a
+// separate process (g_server.js). Untimed: starting the server,
+// connecting. Timed: the writes and reading every echo. Check: the lines
+// received equal to those sent. h_split.js reads the same lines without a
+// promise per line.
 const C = require('./io_common.js');
 const N = C.n(1000);
 const L = C.n2(1000);
@@ -15,22 +18,13 @@ const payload = `${lines.join('\n')}\n`;
 C.main('g_server', async (port) => {
   const socks = await C.pool(N, 100, () => C.connect(port));
   let good = 0;
-  const client = (sock) => new Promise((resolve, reject) => {
-    let buf = '';
-    let k = 0;
-    sock.setEncoding('latin1');
-    sock.on('data', (d) => {
-      const parts = (buf + d).split('\n');
-      buf = parts.pop();
-      for (const line of parts) {
-        if (line === lines[k]) good += 1;
-        k += 1;
-      }
-      if (k === L) resolve();
-    });
-    sock.on('end', () => reject(new Error(`end of stream after ${k} lines`)));
+  const client = async (sock) => {
+    const rl = C.lineReader(sock);
     sock.write(payload);
-  });
+    for (let i = 0; i < L; i++) {
+      if ((await rl.next()) === lines[i]) good += 1;
+    }
+  };
   const t0 = C.clock();
   await Promise.all(socks.map(client));
   const t1 = C.clock();
