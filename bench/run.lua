@@ -107,6 +107,8 @@ local REDIS = {
 ---@field unit string     what a unit is
 ---@field label fun(a: integer, b?: integer): string     the size column
 ---@field target number   the throughput ratio to node the issue asks for
+---@field floor? string   a Lua program doing the same work with luv alone (no promise): the
+---                       best any library on luv could do
 
 local MiB = 1024 * 1024
 local function product(a, b) return a * b end
@@ -131,7 +133,7 @@ local IO = {
     unit = "MiB", label = function(a) return a .. " MiB" end, target = 0.9 },
   { name = "i_fs", prog = "i_fs", what = "`writeFile` of MiB, then `readFile`",
     full = { 50 }, min = { 1 }, expect = function(a) return a * MiB end,
-    per = function(a) return 2 * a end,
+    per = function(a) return 2 * a end, floor = "i_fs_floor",
     unit = "MiB", label = function(a) return a .. " MiB" end, target = 0.9 },
   { name = "j", prog = "j", what = "`readFile` of 100-byte files, 64 at once",
     full = { 10000 }, min = { 64 }, expect = function(a) return a * 100 end, per = same,
@@ -529,6 +531,7 @@ for _, w in ipairs(IO) do
     local expected = w.expect(a, b)
     local lua = sampler("lua", w.prog, a, expected, b)
     local node = NODE and sampler("node", w.prog, a, expected, b)
+    local floor = w.floor and sampler("lua", w.floor, a, expected, b)
     progress("%s (size %s):", w.name, w.label(a, b))
     for r = 1, opts.runs do
       if r % 2 == 1 or not node then
@@ -536,10 +539,11 @@ for _, w in ipairs(IO) do
       else
         node.once(); lua.once()
       end
+      if floor then floor.once() end
       progress(" %d", r)
     end
     progress("\n")
-    for _, x in ipairs{ { "lua", lua }, { "node", node } } do
+    for _, x in ipairs{ { "lua", lua }, { "node", node }, { "floor", floor } } do
       if x[2] and #x[2].elapsed > 0 then
         local ts = {}
         for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
@@ -551,6 +555,7 @@ for _, w in ipairs(IO) do
       return t and t > 0 and w.per(a, b) / t or nil
     end
     iorows[#iorows + 1] = { w = w, size = w.label(a, b), lua = per_s(lua), node = per_s(node),
+      floor = floor and per_s(floor), frss = floor and floor.med("rss"),
       lrss = lua.med("rss"), nrss = node and node.med("rss") }
   end
 end
@@ -689,6 +694,26 @@ if #iorows > 0 then
     local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
     p("| %s | %s | %s | %s | %s | %s | ≥ %.1f× | %s | %s |", r.w.name, r.w.what, r.size, per(r.lua),
       per(r.node), ratio, r.w.target, mb(r.lrss), mb(r.nrss))
+  end
+  local floors = {}
+  for _, r in ipairs(iorows) do
+    if r.floor then floors[#floors + 1] = r end
+  end
+  if #floors > 0 then
+    local function ratio(x, y)
+      return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
+    end
+    p("")
+    p("Floor: the same work with luv's synchronous calls, no promises (bench/workloads/<name>.lua);")
+    p("floor/node is the best ratio a library on luv could reach:")
+    p("")
+    p("| workload | floor program | floor | node | floor/node | luv-promise/node | floor peak RSS |")
+    p("|---|---|---:|---:|---:|---:|---:|")
+    for _, r in ipairs(floors) do
+      local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
+      p("| %s | %s | %s | %s | %s | %s | %s |", r.w.name, r.w.floor, per(r.floor), per(r.node),
+        ratio(r.floor, r.node), ratio(r.lua, r.node), mb(r.frss))
+    end
   end
 end
 

@@ -55,14 +55,23 @@ local readFile = async(function(path, opts)
   local signal = opts.signal
   return withfile(signal, path, "r", 0, function(fd)
     local st = await(request(signal, { path = path, syscall = "fstat" }, uv.fs_fstat, fd))
-    local size = st.size > 0 and (st.size < MAXIO and st.size or MAXIO) or CHUNK
-    local parts = {}
+    -- a regular file of known size is read in one request and ends there, as
+    -- in Node (no extra request to see the end); anything else (a pipe, a
+    -- FIFO, /proc) in chunks until a read returns nothing
+    local known = st.type == "file" and st.size > 0 and st.size <= MAXIO and st.size or nil
+    local size = known or (st.size > 0 and (st.size < MAXIO and st.size or MAXIO) or CHUNK)
+    local parts, total = {}, 0
     while true do  -- from the current position: works for pipes and FIFOs too
       local chunk = await(request(signal, { path = path, syscall = "read" }, uv.fs_read, fd, size, -1))
       if chunk == "" then break end
       parts[#parts + 1] = chunk
+      total = total + #chunk
+      if total == known then break end
       size = CHUNK
     end
+    -- one part is the contents: concat would copy it (and touch as much new
+    -- memory again, which costs more than the read itself for large files)
+    if #parts == 1 then return parts[1] end
     return concat(parts)
   end)
 end)
