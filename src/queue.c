@@ -418,7 +418,9 @@ static int drainloop (lua_State *L) {
 static int p_drain (lua_State *L) {
   pr_State *S = pr_getstate(L);
   int status;
-  if (S->draining) {  /* folded into the running drain */
+  if (S->draining || (S->count == 0 && S->nrejected == 0)) {
+    /* folded into the running drain, or nothing to do: every luv callback
+       of the I/O modules drains before and after it, mostly for nothing */
     lua_pushinteger(L, 0);
     return 1;
   }
