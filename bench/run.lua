@@ -378,6 +378,38 @@ local function progress(fmt, ...)
   io.stderr:flush()
 end
 
+--- Runs the samplers `opts.runs` times: `lua` and `node` alternating which
+--- goes first (so drifting load hits both alike), then each of `extras`;
+--- then prints every sampler's times, so the spread behind each median is
+--- visible. `labels` names them in that order (lua, node, extras...).
+---@param lua table a sampler
+---@param node table|false|nil
+---@param extras table[] more samplers (nil entries are skipped: use `n`)
+---@param labels string[]
+local function rounds(lua, node, extras, labels)
+  for r = 1, opts.runs do
+    if r % 2 == 1 or not node then
+      lua.once(); if node then node.once() end
+    else
+      node.once(); lua.once()
+    end
+    for i = 1, extras.n or #extras do
+      if extras[i] then extras[i].once() end
+    end
+    progress(" %d", r)
+  end
+  progress("\n")
+  local all = { lua, node or false }
+  for i = 1, extras.n or #extras do all[#all + 1] = extras[i] or false end
+  for i, smp in ipairs(all) do
+    if smp and #smp.elapsed > 0 then
+      local ts = {}
+      for k, t in ipairs(smp.elapsed) do ts[k] = ("%.4f"):format(t) end
+      progress("  %-7s %s s\n", labels[i], table.concat(ts, " "))
+    end
+  end
+end
+
 local rows, rawrows, floorrows = {}, {}, {}
 for _, w in ipairs(WORKLOADS) do
   if selected(w.name) then
@@ -388,27 +420,7 @@ for _, w in ipairs(WORKLOADS) do
     local raw = w.raw and sampler("lua", w.raw, size, expected)
     local floor = HAVE_FLOOR and w.floor and sampler("floor", w.floor, size, expected)
     progress("%s (size %d):", w.name, size)
-    for r = 1, opts.runs do
-      -- alternate which one goes first, so drifting load hits both alike
-      if r % 2 == 1 or not node then
-        lua.once(); if node then node.once() end
-      else
-        node.once(); lua.once()
-      end
-      if raw then raw.once() end
-      if floor then floor.once() end
-      progress(" %d", r)
-    end
-    progress("\n")
-    -- the individual times, so the spread behind each median is visible
-    for _, x in ipairs{ { "lua", lua }, { "node", node }, { w.raw, raw }, { w.name .. "_floor", floor } } do
-      local label, smp = x[1], x[2]
-      if smp and #smp.elapsed > 0 then
-        local ts = {}
-        for i, t in ipairs(smp.elapsed) do ts[i] = ("%.4f"):format(t) end
-        progress("  %-7s %s s\n", label, table.concat(ts, " "))
-      end
-    end
+    rounds(lua, node, { raw, floor, n = 2 }, { "lua", "node", w.raw, w.name .. "_floor" })
     local function ops(s)
       local t = s and s.med("elapsed")
       return t and t > 0 and size / t or nil
@@ -492,22 +504,7 @@ if anyredis then
           local lua = sampler("lua", w.name, size, expected, srv.port)
           local node = NODE and jsok and sampler("node", w.name, size, expected, srv.port)
           progress("%s (size %d):", w.name, size)
-          for r = 1, opts.runs do
-            if r % 2 == 1 or not node then
-              lua.once(); if node then node.once() end
-            else
-              node.once(); lua.once()
-            end
-            progress(" %d", r)
-          end
-          progress("\n")
-          for _, x in ipairs{ { "lua", lua }, { "ioredis", node } } do
-            if x[2] and #x[2].elapsed > 0 then
-              local ts = {}
-              for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
-              progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
-            end
-          end
+          rounds(lua, node, {}, { "lua", "ioredis" })
           local function ops(smp)
             local t = smp and smp.med("elapsed")
             return t and t > 0 and size * w.per / t or nil
@@ -533,23 +530,7 @@ for _, w in ipairs(IO) do
     local node = NODE and sampler("node", w.prog, a, expected, b)
     local floor = w.floor and sampler("lua", w.floor, a, expected, b)
     progress("%s (size %s):", w.name, w.label(a, b))
-    for r = 1, opts.runs do
-      if r % 2 == 1 or not node then
-        lua.once(); if node then node.once() end
-      else
-        node.once(); lua.once()
-      end
-      if floor then floor.once() end
-      progress(" %d", r)
-    end
-    progress("\n")
-    for _, x in ipairs{ { "lua", lua }, { "node", node }, { "floor", floor } } do
-      if x[2] and #x[2].elapsed > 0 then
-        local ts = {}
-        for i, t in ipairs(x[2].elapsed) do ts[i] = ("%.4f"):format(t) end
-        progress("  %-7s %s s\n", x[1], table.concat(ts, " "))
-      end
-    end
+    rounds(lua, node, { floor, n = 1 }, { "lua", "node", "floor" })
     local function per_s(smp)
       local t = smp and smp.med("elapsed")
       return t and t > 0 and w.per(a, b) / t or nil

@@ -169,9 +169,20 @@ M._sentinel = setmetatable({}, { __gc = function() exiting = true end })
 --- Wraps a luv callback: runs it, then drains the microtask queue (as the
 --- loop does after each of its own callbacks, like Node after a macrotask).
 --- Once the program has ended (see `exiting`), it does nothing.
+--- `after()`, when given, runs last, after that drain.
 ---@param fn function
+---@param after? function
 ---@return function
-function M.cb(fn)
+function M.cb(fn, after)
+  if after then
+    return function(...)
+      if exiting then return end
+      Promise.drain()
+      fn(...)
+      Promise.drain()
+      after()
+    end
+  end
   return function(...)
     if exiting then return end
     Promise.drain()

@@ -61,7 +61,7 @@ end
 ---@return integer jobs run
 function M.drainnow()
   local n = coredrain()
-  disarm()
+  if L.drainarmed then disarm() end
   return n
 end
 local drainnow = M.drainnow

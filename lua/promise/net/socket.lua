@@ -29,6 +29,7 @@ local type, error, setmetatable, getmetatable, tostring, ipairs =
   type, error, setmetatable, getmetatable, tostring, ipairs
 local concat, remove = table.concat, table.remove
 local sub, find, byte = string.sub, string.find, string.byte
+local resolved = Promise.resolve
 local cb, fromLuv, checkopts, argerror = ioerror.cb, ioerror.fromLuv, ioerror.checkopts, ioerror.argerror
 
 local M = {}
@@ -271,15 +272,19 @@ function onread(self, err, data)
   end
   self._pos = 1
   serve(self)
-  if #self._waiters == 0 and not self._closed then
-    if self._buf then
-      stopreading(self)  -- data nobody asked for: hold the peer back
-    elseif self._ref then
-      -- keep reading (no epoll churn between a reply and the next read),
-      -- but an idle socket does not keep the loop alive
-      self._ref = false
-      self.handle:unref()
-    end
+  if self._buf and self._waiters[1] == nil and not self._closed then
+    stopreading(self)  -- data nobody asked for: hold the peer back
+  end
+end
+
+--- After a read callback and the microtasks it caused: luv keeps reading
+--- (no epoll change when the next read comes), but a socket nobody waits
+--- on no longer keeps the loop alive. Checked only now, so a handler that
+--- reads again at once (request and reply) costs no ref/unref.
+local function onidle(self)
+  if self._ref and self._reading and self._waiters[1] == nil and not self._closed then
+    self._ref = false
+    self.handle:unref()
   end
 end
 
@@ -342,7 +347,21 @@ end
 ---@return Promise # of string|nil
 function Socket:readLine(opts)
   if getmetatable(self) ~= Socket then util.selferror("readLine", "Socket", self) end
-  if opts == nil then return pull(self, true, MAXLINE, nil) end
+  if opts == nil then
+    -- the hot path, inlined: a whole line already buffered, nobody before us
+    local buf = self._buf
+    if buf and self._waiters[1] == nil then
+      local pos = self._pos
+      local i = find(buf, "\n", pos, true)
+      if i and i - pos <= MAXLINE then
+        local e = i - 1
+        if e >= pos and byte(buf, e) == 13 then e = e - 1 end
+        if i == #buf then self._buf = nil else self._pos = i + 1 end
+        return resolved(sub(buf, pos, e))
+      end
+    end
+    return pull(self, true, MAXLINE, nil)
+  end
   opts = util.checkopts("readLine", 1, opts, LINEOPTS)
   return pull(self, true, opts.maxLength, opts.signal)
 end
@@ -427,7 +446,7 @@ function Socket:write(data, opts)
   -- (no request, no callback, and no epoll change when it is done)
   local h = self.handle
   local n, err, name = h:try_write(data)
-  if n == #data then return Promise.resolve(nil) end
+  if n == #data then return resolved(nil) end
   if n then
     data = sub(data, n + 1)
   elseif name ~= "EAGAIN" then
@@ -474,7 +493,7 @@ end
 
 local function wrap(h, at)
   local s = newsocket(h)
-  s._onread = cb(function(err, data) onread(s, err, data) end)
+  s._onread = cb(function(err, data) onread(s, err, data) end, function() onidle(s) end)
   s._onwrite = cb(function(err) onwritten(s, err) end)
   if dbg.tracking then dbg.track(s, "socket", sockinfo, at) end
   return s
