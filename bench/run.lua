@@ -123,7 +123,7 @@ end
 local IO = {
   echo("g100", 100), echo("g500", 500), echo("g1000", 1000),
   { name = "h", prog = "h", what = "connections × lines written at once, each line awaited",
-    full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product,
+    full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product, floor = "h_floor",
     unit = "line", label = times, target = 0.8 },
   { name = "h_split", prog = "h_split", what = "as h, chunks split by hand (no promise per line)",
     full = { 1000, 1000 }, min = { 10, 1 }, expect = product, per = product,
@@ -685,8 +685,9 @@ if #iorows > 0 then
       return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
     end
     p("")
-    p("Floor: the same work with luv's synchronous calls, no promises (bench/workloads/<name>.lua);")
-    p("floor/node is the best ratio a library on luv could reach:")
+    p("Floor: the same work with the least any library on luv can do (bench/workloads/<floor>.lua:")
+    p("h_floor awaits each line through a fulfilled promise, i_fs_floor uses luv's synchronous")
+    p("calls); floor/node is the best ratio such a library could reach:")
     p("")
     p("| workload | floor program | floor | node | floor/node | luv-promise/node | floor peak RSS |")
     p("|---|---|---:|---:|---:|---:|---:|")

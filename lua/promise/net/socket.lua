@@ -74,6 +74,7 @@ end
 ---@field private _buf string?       data received that nobody has taken yet, from `_pos` on
 ---@field private _pos integer
 ---@field private _waiters table     readers waiting: { resolve, reject, unsubscribe, line, max, parts, len }
+---@field private _spare table?      a reader's table kept for the next one
 ---@field private _reading boolean   luv is reading
 ---@field private _ref boolean       the handle is ref'd (a reader waits, or nothing was read yet)
 ---@field private _wq table          writes in flight without a signal: resolve, reject, ...
@@ -142,6 +143,22 @@ local function settle(w, v)
   w.resolve(v)
 end
 
+--- Takes the first reader `w` off the queue and fulfils it with `v`. The
+--- table of a reader without a signal is kept for the next one (`_spare`):
+--- one allocation fewer per message.
+local function deliver(self, w, v)
+  local waiters = self._waiters
+  if waiters[2] == nil then waiters[1] = nil else remove(waiters, 1) end
+  local resolve = w.resolve
+  if w.unsubscribe then
+    w.unsubscribe()
+  else
+    w.resolve, w.reject, w.parts, w.len = nil, nil, nil, nil
+    self._spare = w
+  end
+  resolve(v)
+end
+
 --- Closes the handle and rejects every waiting reader with `err` (default:
 --- ERR_SOCKET_CLOSED) once it is closed; every write still in flight gets
 --- its own callback from luv (ECANCELED). Returns the close promise.
@@ -207,14 +224,12 @@ local function serve(self)
     local w = waiters[1]
     if not w or not self._buf then return end
     if not w.line then
-      remove(waiters, 1)
-      settle(w, takeall(self))
+      deliver(self, w, takeall(self))
     elseif not w.parts then
       local line = bufferedline(self, w.max)
       if line == false then toolong(self, w.max) return end
       if line then
-        remove(waiters, 1)
-        settle(w, line)
+        deliver(self, w, line)
       else
         local piece = takeall(self)
         w.parts, w.len = { piece }, #piece
@@ -235,8 +250,7 @@ local function serve(self)
       if i == #buf then self._buf = nil else self._pos = i + 1 end
       local line = concat(parts)
       if byte(line, -1) == 13 then line = sub(line, 1, -2) end
-      remove(waiters, 1)
-      settle(w, line)
+      deliver(self, w, line)
     end
   end
 end
@@ -310,7 +324,13 @@ local function pull(self, line, max, signal)
     return destroy(self, nil, "read"):next(function() error(reason, 0) end)
   end
   local p, resolve, reject = Promise.withResolvers()
-  local w = { resolve = resolve, reject = reject, line = line, max = max }
+  local w = self._spare
+  if w then
+    self._spare = nil
+    w.resolve, w.reject, w.line, w.max = resolve, reject, line, max
+  else
+    w = { resolve = resolve, reject = reject, line = line, max = max }
+  end
   local waiters = self._waiters
   waiters[#waiters + 1] = w
   if signal then
