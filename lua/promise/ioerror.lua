@@ -157,39 +157,14 @@ function M.checkopts(opts, n, fname)
   return opts or {}
 end
 
---- True once Lua is closing the state (the program has ended): luv then
---- closes its handles and gives every request back (ECANCELED) from its
---- loop's finalizer, after the finalizers of our handles have run, so the
---- callbacks must touch nothing. The sentinel is finalized before luv's loop
---- (finalizers run in the reverse order of creation, and luv was loaded
---- first).
-local exiting = false
-M._sentinel = setmetatable({}, { __gc = function() exiting = true end })
-
---- Wraps a luv callback: runs it, then drains the microtask queue (as the
---- loop does after each of its own callbacks, like Node after a macrotask).
---- Once the program has ended (see `exiting`), it does nothing.
---- `after()`, when given, runs last, after that drain.
+--- Wraps a luv callback: drains the microtask queue before and after it
+--- (as the loop does around each of its own callbacks, like Node after a
+--- macrotask), then runs `after()` when given; does nothing once the
+--- program has ended. See `promise.loop.drain`'s `luvcb`.
 ---@param fn function
 ---@param after? function
 ---@return function
-function M.cb(fn, after)
-  if after then
-    return function(...)
-      if exiting then return end
-      Promise.drain()
-      fn(...)
-      Promise.drain()
-      after()
-    end
-  end
-  return function(...)
-    if exiting then return end
-    Promise.drain()
-    fn(...)
-    Promise.drain()
-  end
-end
+M.cb = require("promise.loop.drain").luvcb
 
 -- SIGPIPE: libuv writes to sockets and pipes with write(2), so writing to a
 -- peer that went away would kill the process (Node ignores SIGPIPE). While

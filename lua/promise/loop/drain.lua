@@ -13,7 +13,7 @@
 
 local uv = require("luv")
 
-local xpcall, tostring = xpcall, tostring
+local xpcall, tostring, setmetatable = xpcall, tostring, setmetatable
 local unpack = table.unpack
 local traceback = debug.traceback
 
@@ -90,6 +90,39 @@ function M.invoke(fn, args)
   end
   drainnow()
   return ok
+end
+
+--- True once Lua is closing the state (the program has ended): luv then
+--- closes its handles and gives every request back (ECANCELED) from its
+--- loop's finalizer, after the finalizers of our handles have run, so the
+--- callbacks must touch nothing. The sentinel is finalized before luv's loop
+--- (finalizers run in the reverse order of creation, and luv was loaded
+--- first).
+local exiting = false
+M._sentinel = setmetatable({}, { __gc = function() exiting = true end })
+
+--- Wraps a raw luv callback of the I/O modules: drains the microtask queue
+--- before it (what code outside our callbacks queued runs first, as in
+--- Node) and after it (as after each macrotask); while it runs, the core's
+--- requests for a drain start no handle, since the drain after it does that
+--- work. `after()`, when given, runs last. Once the program has ended (see
+--- `exiting`), the callback does nothing. An error in `fn` is luv's to
+--- report (it ends the process).
+---@param fn function
+---@param after? function
+---@return function
+function M.luvcb(fn, after)
+  return function(...)
+    if exiting then return end
+    local was = L.incallback
+    L.incallback = true
+    coredrain()
+    fn(...)
+    coredrain()
+    L.incallback = was
+    if L.drainarmed then disarm() end
+    if after then after() end
+  end
 end
 
 --- Sets `L.invoke` and `L.drainnow`, and replaces `P.drain` with
