@@ -1,10 +1,12 @@
 --- Callbacks and microtask drains of the event loop (manual:
 --- docs/manual/loop.md): `invoke` runs a callback of ours (a timer, an
 --- immediate) protected, reports what it raises and drains microtasks after
---- it, as Node does after each macrotask. Microtasks queued from callbacks
---- this library did not create (raw luv callbacks) are drained by a uv
---- prepare + check handle pair, started only when the core asks for a
---- drain and stopped by their own callback.
+--- it, as Node does after each macrotask; `luvcb` wraps the raw luv
+--- callbacks of the I/O modules (through `ioerror.cb`) the same way.
+--- Microtasks queued from callbacks this library did not create (a user's
+--- own luv callbacks) are drained by a uv prepare + check handle pair,
+--- started only when the core asks for a drain and stopped by their own
+--- callback.
 ---
 --- State (in the loop's state table `L`, see loop/init.lua): `drainarmed`
 --- (our drain handles are started), `incallback` (one of our callbacks
