@@ -5,27 +5,17 @@
 -- Check: the messages echoed correctly.
 local C = dofile(((arg[0]:match("^(.*)[/\\]")) or ".") .. "/io_common.lua")
 local Promise = require("promise")
-local net = require("promise.net")
 local await = Promise.await
 local N, M = C.n(100), C.n2(100)
 
 C.main("g_server", function(port)
-  local socks = await(Promise.map(C.range(N), function()
-    return net.connect{ host = "127.0.0.1", port = port }
-  end, { concurrency = 100 }))
   local good = 0
-  local client = Promise.async(function(c, sock)
+  local t0, t1 = C.clients(port, N, Promise.async(function(c, sock)
     for i = 1, M do
       local msg = ("client %05d message %05d ....."):format(c, i)  -- 32 bytes
       await(sock:write(msg .. "\n"))
       if await(sock:readLine()) == msg then good = good + 1 end
     end
-  end)
-  local t0 = C.clock()
-  local ps = {}
-  for c = 1, N do ps[c] = client(c, socks[c]) end
-  await(Promise.all(ps))
-  local t1 = C.clock()
-  for c = 1, N do await(socks[c]:close()) end
+  end))
   return t0, t1, good
 end)

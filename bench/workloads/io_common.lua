@@ -203,4 +203,35 @@ function C.range(n)
   return t
 end
 
+--- Connects `n` sockets to 127.0.0.1:`port` (100 at a time, untimed), then
+--- runs the async function `client(c, sock)` on every one at once and
+--- times that; closes them all afterwards. Call it inside an async function.
+---@param port integer
+---@param n integer
+---@param client fun(c: integer, sock: promise.net.Socket): Promise
+---@return integer t0, integer t1 the clock around the clients' run
+function C.clients(port, n, client)
+  local net = require("promise.net")
+  local socks = await(Promise.map(C.range(n), function()
+    return net.connect{ host = "127.0.0.1", port = port }
+  end, { concurrency = 100 }))
+  local t0 = C.clock()
+  local ps = {}
+  for c = 1, n do ps[c] = client(c, socks[c]) end
+  await(Promise.all(ps))
+  local t1 = C.clock()
+  for c = 1, n do await(socks[c]:close()) end
+  return t0, t1
+end
+
+--- The lines of the h workloads: `l` lines of 15 bytes, and all of them as
+--- one payload, each ended by "\n".
+---@param l integer
+---@return string[] lines, string payload
+function C.lines(l)
+  local lines = {}
+  for i = 1, l do lines[i] = ("line %010d"):format(i) end
+  return lines, table.concat(lines, "\n") .. "\n"
+end
+
 return C
