@@ -245,6 +245,24 @@ describe("net readLine", function()
     assert.same({ "a", "b\0c", "long", "rest" }, got)
   end)
 
+  it("strips \\r\\n from lines already buffered, and only a \\r right before the \\n", function()
+    local got = run(function()
+      local server = sender({ "a\r\nb\r\nc\rd\n\r\n", "plain\nlf\n", "x\r\ny\n" })
+      local c = await(net.connect{ port = server.port })
+      local out = {}
+      await(c:write("more\n"))
+      for _ = 1, 4 do out[#out + 1] = await(c:readLine()) end
+      await(c:write("more\n"))
+      for _ = 1, 2 do out[#out + 1] = await(c:readLine()) end
+      await(c:write("more\n"))
+      for _ = 1, 2 do out[#out + 1] = await(c:readLine()) end
+      out[#out + 1] = tostring(await(c:readLine()))
+      await(c:close())
+      return out
+    end)
+    assert.same({ "a", "b", "c\rd", "", "plain", "lf", "x", "y", "nil" }, got)
+  end)
+
   it("serves thousands of lines of one chunk in order, and read then takes the rest", function()
     local n, good, rest = table.unpack(run(function()
       local lines = {}
@@ -318,6 +336,10 @@ describe("net readLine", function()
         "bad argument #1 to 'readLine' (table expected, got number)")
       assert.has_error(function() c.readLine({}) end,
         "calling 'readLine' on bad self (Socket expected, got table)")
+      assert.has_error(function() c.readLine() end,
+        "calling 'readLine' on bad self (Socket expected, got nil)")
+      assert.has_error(function() c.readLine("x") end,
+        "calling 'readLine' on bad self (Socket expected, got string)")
       await(c:close())
     end)
   end)

@@ -73,6 +73,7 @@ end
 ---@field localPort integer?
 ---@field private _buf string?       data received that nobody has taken yet, from `_pos` on
 ---@field private _pos integer
+---@field private _cr boolean        `_buf` may hold a "\r"
 ---@field private _waiters table     readers waiting: { resolve, reject, unsubscribe, line, max, parts, len }
 ---@field private _spare table?      a reader's table kept for the next one
 ---@field private _reading boolean   luv is reading
@@ -279,10 +280,14 @@ function onread(self, err, data)
     end
     return
   end
+  -- whether the buffer may hold a "\r" (readLine's hot path then looks)
+  local cr = find(data, "\r", 1, true) ~= nil
   if self._buf then
     self._buf = takeall(self) .. data
+    self._cr = self._cr or cr
   else
     self._buf = data
+    self._cr = cr
   end
   self._pos = 1
   serve(self)
@@ -366,22 +371,24 @@ end
 ---@param opts? {signal: promise.AbortSignal?, maxLength: integer?}  aborting closes the socket
 ---@return Promise # of string|nil
 function Socket:readLine(opts)
-  if getmetatable(self) ~= Socket then util.selferror("readLine", "Socket", self) end
-  if opts == nil then
-    -- the hot path, inlined: a whole line already buffered, nobody before us
+  if opts == nil and self ~= nil then
+    -- the hot path, inlined: a whole line already buffered, nobody before
+    -- us. Only a socket has a `_buf`: anything else is checked below (the
+    -- metatable test costs a tenth of a line).
     local buf = self._buf
     if buf and self._waiters[1] == nil then
       local pos = self._pos
       local i = find(buf, "\n", pos, true)
       if i and i - pos <= MAXLINE then
         local e = i - 1
-        if e >= pos and byte(buf, e) == 13 then e = e - 1 end
+        if self._cr and e >= pos and byte(buf, e) == 13 then e = e - 1 end
         if i == #buf then self._buf = nil else self._pos = i + 1 end
         return resolved(sub(buf, pos, e))
       end
     end
-    return pull(self, true, MAXLINE, nil)
   end
+  if getmetatable(self) ~= Socket then util.selferror("readLine", "Socket", self) end
+  if opts == nil then return pull(self, true, MAXLINE, nil) end
   opts = util.checkopts("readLine", 1, opts, LINEOPTS)
   return pull(self, true, opts.maxLength, opts.signal)
 end
