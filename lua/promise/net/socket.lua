@@ -5,14 +5,19 @@
 ---
 --- Reading: `pull` serves a read or a line from the buffer at once when it
 --- can (no coroutine, no luv call), else queues a reader in `_waiters` and
---- starts luv reading. Once the last reader is served luv keeps reading,
---- with the handle unref'd (an idle socket does not keep the loop alive),
---- so request and reply cost no epoll change; a chunk that arrives with
+--- starts luv reading. Once the last reader is served luv keeps reading;
+--- if nobody reads again by the end of the callback's microtasks, the handle
+--- is unref'd (an idle socket does not keep the loop alive). So request and
+--- reply cost no epoll change and no ref/unref; a chunk that arrives with
 --- nobody waiting stays in `_buf` (read from `_pos` on, never copied per
 --- line) and stops reading until it is taken: at most one chunk is
 --- buffered, and a slow reader holds the peer back. A reader of a line
 --- gathers the chunks of a line longer than one in its own `parts`, up to
 --- its `max` bytes.
+---
+--- Writing: `uv_try_write` first, as Node does (no request when the kernel
+--- takes it all); what is left goes through luv, the writes without a
+--- signal sharing one callback and a queue of their settlers (`_wq`).
 ---
 --- Invariants: every handle from `newtcp` is closed through `closehandle`,
 --- which keeps ioerror's SIGPIPE count; and `destroy` rejects the waiting
