@@ -153,6 +153,16 @@ describe("the reference manual", function()
     checked = 0
   end
 
+  --- Every public method of `obj` has a heading `prefix:name`.
+  local function assert_methods(prefix, obj)
+    for name, value in pairs(methods_of(obj)) do
+      if type(value) == "function" and not name:match("^_") then
+        assert_heading(prefix .. ":" .. name, "method")
+        checked = checked + 1
+      end
+    end
+  end
+
   it("has a heading for every name of the main module", function()
     for name, value in pairs(Promise) do
       if name == "AbortSignal" then
@@ -223,12 +233,7 @@ describe("the reference manual", function()
     objects.sem = { redis.semaphore(fake, "s", 2), "promise.redis.Semaphore", "lua/promise/redis/semaphore.lua" }
     for prefix, entry in pairs(objects) do
       local obj, class, file = entry[1], entry[2], entry[3]
-      for name, value in pairs(methods_of(obj)) do
-        if type(value) == "function" and not name:match("^_") then
-          assert_heading(prefix .. ":" .. name, "method")
-          checked = checked + 1
-        end
-      end
+      assert_methods(prefix, obj)
       local text = read(file)
       local body = text:match("%-%-%-@class " .. escape(class) .. "\n(.-)\nlocal ")
       for field in body:gmatch("%-%-%-@field ([%w_]+)") do
@@ -299,12 +304,7 @@ describe("the reference manual", function()
       for prefix, obj in pairs(objects) do
         local mt = getmetatable(obj)
         if mt.__call then assert_heading(prefix, "calling a " .. prefix) end
-        for name, value in pairs(methods_of(obj)) do
-          if type(value) == "function" and not name:match("^_") then
-            assert_heading(prefix .. ":" .. name, "method")
-            checked = checked + 1
-          end
-        end
+        assert_methods(prefix, obj)
         local class = assert(classes[CLASSES[prefix]], "no LuaCATS class " .. CLASSES[prefix])
         local fields = {}
         for _, f in ipairs(class.fields) do fields[f] = true end
