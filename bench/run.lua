@@ -216,6 +216,16 @@ local function ns(x)
   return ("%.0f ns"):format(x)
 end
 
+--- x / y as "1.23×", or "—" when either is missing.
+local function ratio(x, y)
+  return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
+end
+
+--- A rate with its unit: 1234 "msg" -> "1.2 k msg/s".
+local function per(x, unit)
+  return x and ("%s %s/s"):format(rate(x), unit) or "—"
+end
+
 ---------------------------------------------------------------- arguments
 
 local opts = { runs = 3, n = 1000000, node = true, only = nil }
@@ -585,9 +595,8 @@ if #rows > 0 then
   p("|---|---|---:|---:|---:|---:|---:|---:|")
 end
 for _, r in ipairs(rows) do
-  local ratio = (r.lt and r.nt and r.nt > 0) and ("%.2f×"):format(r.lt / r.nt) or "—"
   p("| %s | %s | %d | %s | %s | %s | %s | %s |", r.w.name, r.w.what, r.size,
-    rate(r.lua), rate(r.node), ratio, mb(r.lrss), mb(r.nrss))
+    rate(r.lua), rate(r.node), ratio(r.lt, r.nt), mb(r.lrss), mb(r.nrss))
 end
 
 if #rawrows > 0 then
@@ -607,9 +616,6 @@ if #rawrows > 0 then
 end
 
 if #floorrows > 0 then
-  local function ratio(x, y)
-    return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
-  end
   p("")
   p("Floor: the objects and calls the API requires, with no promise semantics (bench/floor.c).")
   p("Throughput ratios to node (> 1: faster than node). floor/node is the best ratio any")
@@ -653,9 +659,8 @@ if #redisrows > 0 or redisnote then
     .. " | redis-benchmark -P 16 |")
   p("|---|---|---:|---:|---:|---:|---:|---:|")
   for _, r in ipairs(redisrows) do
-    local ratio = (r.lua and r.node) and ("%.2f×"):format(r.lua / r.node) or "—"
     p("| %s | %s | %d | %s | %s | %s | ≥ %.1f× | %s |", r.w.name, r.w.what, r.size, rate(r.lua),
-      rate(r.node), ratio, r.w.target, rate(r.bench))
+      rate(r.node), ratio(r.lua, r.node), r.w.target, rate(r.bench))
   end
   if redisnote then
     p("")
@@ -674,19 +679,15 @@ if #iorows > 0 then
     .. " | node peak RSS |")
   p("|---|---|---:|---:|---:|---:|---:|---:|---:|")
   for _, r in ipairs(iorows) do
-    local ratio = (r.lua and r.node) and ("%.2f×"):format(r.lua / r.node) or "—"
-    local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
-    p("| %s | %s | %s | %s | %s | %s | ≥ %.1f× | %s | %s |", r.w.name, r.w.what, r.size, per(r.lua),
-      per(r.node), ratio, r.w.target, mb(r.lrss), mb(r.nrss))
+    local unit = r.w.unit
+    p("| %s | %s | %s | %s | %s | %s | ≥ %.1f× | %s | %s |", r.w.name, r.w.what, r.size,
+      per(r.lua, unit), per(r.node, unit), ratio(r.lua, r.node), r.w.target, mb(r.lrss), mb(r.nrss))
   end
   local floors = {}
   for _, r in ipairs(iorows) do
     if r.floor then floors[#floors + 1] = r end
   end
   if #floors > 0 then
-    local function ratio(x, y)
-      return (x and y and y > 0) and ("%.2f×"):format(x / y) or "—"
-    end
     p("")
     p("Floor: the same work with the least any library on luv can do (bench/workloads/<floor>.lua:")
     p("`h_split await` awaits each line through a fulfilled promise, i_fs_floor uses luv's")
@@ -695,9 +696,9 @@ if #iorows > 0 then
     p("| workload | floor program | floor | node | floor/node | luv-promise/node | floor peak RSS |")
     p("|---|---|---:|---:|---:|---:|---:|")
     for _, r in ipairs(floors) do
-      local function per(x) return x and ("%s %s/s"):format(rate(x), r.w.unit) or "—" end
       local prog = r.w.floorarg and ("%s %s"):format(r.w.floor, r.w.floorarg) or r.w.floor
-      p("| %s | %s | %s | %s | %s | %s | %s |", r.w.name, prog, per(r.floor), per(r.node),
+      p("| %s | %s | %s | %s | %s | %s | %s |", r.w.name, prog, per(r.floor, r.w.unit),
+        per(r.node, r.w.unit),
         ratio(r.floor, r.node), ratio(r.lua, r.node), mb(r.frss))
     end
   end
