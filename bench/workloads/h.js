@@ -11,23 +11,16 @@ const C = require('./io_common.js');
 const N = C.n(1000);
 const L = C.n2(1000);
 
-const lines = [];
-for (let i = 1; i <= L; i++) lines.push(`line ${String(i).padStart(10, '0')}`);
-const payload = `${lines.join('\n')}\n`;
+const [lines, payload] = C.lines(L);
 
 C.main('g_server', async (port) => {
-  const socks = await C.pool(N, 100, () => C.connect(port));
   let good = 0;
-  const client = async (sock) => {
+  const [t0, t1] = await C.clients(port, N, async (sock) => {
     const rl = C.lineReader(sock);
     sock.write(payload);
     for (let i = 0; i < L; i++) {
       if ((await rl.next()) === lines[i]) good += 1;
     }
-  };
-  const t0 = C.clock();
-  await Promise.all(socks.map(client));
-  const t1 = C.clock();
-  for (const s of socks) s.end();
+  });
   return [t0, t1, good];
 });

@@ -10,14 +10,11 @@ const C = require('./io_common.js');
 const N = C.n(1000);
 const L = C.n2(1000);
 
-const lines = [];
-for (let i = 1; i <= L; i++) lines.push(`line ${String(i).padStart(10, '0')}`);
-const payload = `${lines.join('\n')}\n`;
+const [lines, payload] = C.lines(L);
 
 C.main('g_server', async (port) => {
-  const socks = await C.pool(N, 100, () => C.connect(port));
   let good = 0;
-  const client = (sock) => new Promise((resolve, reject) => {
+  const [t0, t1] = await C.clients(port, N, (sock) => new Promise((resolve, reject) => {
     let buf = '';
     let k = 0;
     sock.setEncoding('latin1');
@@ -32,10 +29,6 @@ C.main('g_server', async (port) => {
     });
     sock.on('end', () => reject(new Error(`end of stream after ${k} lines`)));
     sock.write(payload);
-  });
-  const t0 = C.clock();
-  await Promise.all(socks.map(client));
-  const t1 = C.clock();
-  for (const s of socks) s.end();
+  }));
   return [t0, t1, good];
 });

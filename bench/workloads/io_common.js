@@ -159,4 +159,24 @@ function connect(port) {
   });
 }
 
-module.exports = { ...C, n2, server, main, serve, lineReader, pool, connect };
+// Connects `n` sockets to 127.0.0.1:port (100 at a time, untimed), then runs
+// the async `client(sock)` on every one at once and times that; ends them
+// all afterwards. Fulfils with [t0, t1], the clock around the clients' run.
+async function clients(port, n, client) {
+  const socks = await pool(n, 100, () => connect(port));
+  const t0 = C.clock();
+  await Promise.all(socks.map(client));
+  const t1 = C.clock();
+  for (const s of socks) s.end();
+  return [t0, t1];
+}
+
+// The lines of the h workloads: `l` lines of 15 bytes, and all of them as
+// one payload, each ended by "\n".
+function lines(l) {
+  const ls = [];
+  for (let i = 1; i <= l; i++) ls.push(`line ${String(i).padStart(10, '0')}`);
+  return [ls, `${ls.join('\n')}\n`];
+}
+
+module.exports = { ...C, n2, server, main, serve, lineReader, pool, connect, clients, lines };
