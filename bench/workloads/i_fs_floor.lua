@@ -11,12 +11,8 @@ local C = dofile(((arg[0]:match("^(.*)[/\\]")) or ".") .. "/io_common.lua")
 local uv = require("luv")
 local N = C.n(50)
 
-local data = ("0123456789abcdef"):rep(N * 1024 * 1024 // 16)
-local path = os.tmpname()
-
 C.main(nil, function()
-  local ok, t0, t1, back = pcall(function()
-    local t0 = C.clock()
+  return C.filework(N, function(path, data)
     local fd = assert(uv.fs_open(path, "w", 420))
     assert(uv.fs_write(fd, data, -1) == #data)
     assert(uv.fs_close(fd))
@@ -24,9 +20,6 @@ C.main(nil, function()
     local st = assert(uv.fs_fstat(fd))
     local back = assert(uv.fs_read(fd, st.size, -1))
     assert(uv.fs_close(fd))
-    return t0, C.clock(), back
+    return back
   end)
-  os.remove(path)
-  if not ok then error(t0, 0) end
-  return t0, t1, back == data and #back or ("different data, length " .. #back)
 end)

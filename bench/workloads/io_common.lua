@@ -224,6 +224,24 @@ function C.clients(port, n, client)
   return t0, t1
 end
 
+--- The body of the i_fs workloads: `mib` MiB of data written to a new
+--- temporary file and read back by `writeread(path, data)`, which returns
+--- what it read; only that call is timed, and the file is removed whatever
+--- happens. Returns t0, t1 and the check (the length read, when equal).
+---@param mib integer
+---@param writeread fun(path: string, data: string): string
+---@return integer t0, integer t1, integer|string check
+function C.filework(mib, writeread)
+  local data = ("0123456789abcdef"):rep(mib * 1024 * 1024 // 16)
+  local path = os.tmpname()
+  local t0 = C.clock()
+  local ok, back = pcall(writeread, path, data)
+  local t1 = C.clock()
+  os.remove(path)
+  if not ok then error(back, 0) end
+  return t0, t1, back == data and #back or ("different data, length " .. #back)
+end
+
 --- The lines of the h workloads: `l` lines of 15 bytes, and all of them as
 --- one payload, each ended by "\n".
 ---@param l integer
