@@ -315,10 +315,10 @@ end
 --- A read (`line` false) or a readLine (`line` true, lines up to `max`
 --- bytes) as a promise.
 local function pull(self, line, max, signal)
-  if self._buf and #self._waiters == 0 then
-    if not line then return Promise.resolve(takeall(self)) end
+  if self._buf and self._waiters[1] == nil then
+    if not line then return resolved(takeall(self)) end
     local v = bufferedline(self, max)
-    if v then return Promise.resolve(v) end
+    if v then return resolved(v) end
     if v == false then
       local closing, err = toolong(self, max)
       return closing:next(function() error(err, 0) end)
@@ -351,7 +351,7 @@ local function pull(self, line, max, signal)
       destroy(self, nil, "read"):next(function() reject(reason) end)
     end)
   end
-  serve(self)  -- a line's start may be buffered
+  if self._buf then serve(self) end  -- the start of the line may be buffered
   if not self._closed then wantdata(self) end
   if dbg.tracking then
     dbg.waitingFor(p, ("a read on socket %s:%s"):format(self.remoteAddress, self.remotePort))
@@ -377,9 +377,9 @@ end
 ---@return Promise # of string|nil
 function Socket:readLine(opts)
   if opts == nil and self ~= nil then
-    -- the hot path, inlined: a whole line already buffered, nobody before
-    -- us. Only a socket has a `_buf`: anything else is checked below (the
-    -- metatable test costs a tenth of a line).
+    -- the hot path: `bufferedline` inlined, for a whole line already
+    -- buffered with nobody before us. Only a socket has a `_buf`: anything
+    -- else is checked below (the metatable test costs a tenth of a line).
     local buf = self._buf
     if buf and self._waiters[1] == nil then
       local pos = self._pos
