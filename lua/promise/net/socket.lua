@@ -479,20 +479,16 @@ function Socket:write(data, opts)
   local h = self.handle
   local n, err, name = h:try_write(data)
   if n == #data then return resolved(nil) end
-  if n then
-    data = sub(data, n + 1)
-  elseif name ~= "EAGAIN" then
+  if n then data = sub(data, n + 1) end
+  if n or name == "EAGAIN" then
+    -- luv never calls back before write returns: settlers queued after it
+    n, err, name = h:write(data, self._onwrite)
+  end
+  if not n then
     local e = fromLuv(err, { syscall = "write" }, name)
     return destroy(self, e, "write"):next(function() error(e, 0) end)
   end
   local p, resolve, reject = Promise.withResolvers()
-  local req
-  req, err, name = h:write(data, self._onwrite)
-  if not req then
-    local e = fromLuv(err, { syscall = "write" }, name)
-    destroy(self, e, "write"):next(function() reject(e) end)
-    return p
-  end
   local wq, t = self._wq, self._wtail
   wq[t + 1], wq[t + 2] = resolve, reject
   self._wtail = t + 2
